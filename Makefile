@@ -1,0 +1,41 @@
+# Set-up and everyday commands. Everything installs into a local virtual
+# environment (.venv) so a fresh machine needs only Python 3.11 and a C compiler.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+BUILD_DEPS := "setuptools>=70.1" "Cython>=3.0" "numpy>=1.25" "scipy>=1.11"
+
+# The bench and the demo read Fashion-MNIST from ../shared/data when it exists.
+SHARED_DATA := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export FASTNN_DATA ?= $(SHARED_DATA)
+endif
+
+.PHONY: venv build install demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+venv: $(PY)
+
+# Editable install: builds the Cython extensions into fastnn/ in place.
+build: $(PY)
+	$(PIP) install -q $(BUILD_DEPS)
+	$(PIP) install -q --no-build-isolation -e ".[test]"
+
+install: build
+
+demo: build
+	$(PY) bench/demo.py
+
+test: build
+	$(PY) -m pytest -q tests
+
+bench: build
+	$(PY) bench/speed.py
+
+clean:
+	rm -rf build *.egg-info src/*.c src/*.html fastnn/*.so

@@ -1,0 +1,13 @@
+"""fastnn: fast multi-layer perceptrons behind the scikit-learn API.
+
+``from fastnn import MLPClassifier, MLPRegressor`` replaces the estimators of
+``sklearn.neural_network``; the training runs in compiled kernels.
+"""
+
+from . import _check_build  # noqa: F401  (readable error if the extension is missing)
+from ._multilayer_perceptron import MLPClassifier, MLPRegressor
+from .backends import available_backends, get_backend
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "MLPRegressor", "available_backends", "get_backend", "__version__"]

@@ -1,0 +1,32 @@
+"""Weight initialisation schemes."""
+
+import numpy as np
+
+
+def sklearn_uniform_init(net, random_state, hidden_activation, dtype):
+    """scikit-learn's scheme: Glorot-uniform weights and biases, drawn layer by layer.
+
+    For each layer, in order, the weights then the biases are drawn from
+    ``U(-b, b)`` with ``b = sqrt(factor / (fan_in + fan_out))`` (factor 2 for
+    logistic hidden units, else 6), in float64, then cast to ``dtype``.
+    Drawing in this exact order keeps the numbers identical to
+    scikit-learn's for the same ``random_state``.
+
+    Parameters
+    ----------
+    net : NetworkSpec
+    random_state : numpy.random.RandomState
+    hidden_activation : str
+    dtype : numpy dtype
+
+    Returns
+    -------
+    theta : ndarray of shape (net.n_params,)
+    """
+    factor = 2.0 if hidden_activation == "logistic" else 6.0
+    coefs, intercepts = [], []
+    for layer in net.layers:
+        bound = np.sqrt(factor / (layer.n_in + layer.n_out))
+        coefs.append(random_state.uniform(-bound, bound, (layer.n_in, layer.n_out)))
+        intercepts.append(random_state.uniform(-bound, bound, layer.n_out))
+    return net.pack(coefs, intercepts, dtype)

@@ -1,0 +1,128 @@
+"""Description of a network as a sequence of layer specs, and its flat parameters.
+
+The estimators build a :class:`NetworkSpec`; backends only ever see the spec and
+one flat parameter vector. Parameters are packed like scikit-learn's ``_pack``:
+all weight matrices first (C order), then all bias vectors, so ``coefs_`` and
+``intercepts_`` are views into a single buffer that the optimizer updates in
+one pass.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._registry import ACTIVATIONS, LOSSES, OUTPUT_ACTIVATION_OF_LOSS
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    """A fully connected layer ``act(x @ W + b)``.
+
+    Parameters
+    ----------
+    n_in : int
+        Number of input units.
+    n_out : int
+        Number of output units.
+    activation : str
+        Name of the activation, a key of ``fastnn._registry.ACTIVATIONS``.
+    """
+
+    n_in: int
+    n_out: int
+    activation: str
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A feed-forward network: dense layers followed by a loss.
+
+    Parameters
+    ----------
+    layers : tuple of DenseLayer
+        The layers, input to output. The last layer's activation is the
+        output activation implied by ``loss``.
+    loss : str
+        Name of the loss, a key of ``fastnn._registry.LOSSES``.
+    """
+
+    layers: tuple
+    loss: str
+
+    @classmethod
+    def from_units(cls, layer_units, hidden_activation, loss):
+        """Build the spec of an MLP from its layer widths.
+
+        Parameters
+        ----------
+        layer_units : sequence of int
+            ``[n_features, *hidden_layer_sizes, n_outputs]``.
+        hidden_activation : str
+            Activation of every hidden layer.
+        loss : str
+            Training loss; fixes the output activation.
+        """
+        acts = [hidden_activation] * (len(layer_units) - 2)
+        acts.append(OUTPUT_ACTIVATION_OF_LOSS[loss])
+        layers = tuple(
+            DenseLayer(int(a), int(b), act)
+            for a, b, act in zip(layer_units[:-1], layer_units[1:], acts)
+        )
+        return cls(layers, loss)
+
+    @property
+    def units(self):
+        """Layer widths, input first, as an ``intp`` array."""
+        return np.array(
+            [self.layers[0].n_in] + [layer.n_out for layer in self.layers], dtype=np.intp
+        )
+
+    @property
+    def activation_codes(self):
+        """Activation code of each layer, as an ``int32`` array."""
+        return np.array([ACTIVATIONS[layer.activation] for layer in self.layers], dtype=np.int32)
+
+    @property
+    def loss_code(self):
+        return LOSSES[self.loss]
+
+    @property
+    def out_activation(self):
+        return self.layers[-1].activation
+
+    def offsets(self):
+        """Start of each weight matrix and each bias vector in the flat buffer.
+
+        Returns
+        -------
+        coef_offsets, intercept_offsets : ndarray of intp, shape (n_layers + 1,)
+            ``coef_offsets[i]:coef_offsets[i + 1]`` holds ``coefs_[i]``, and
+            likewise for the intercepts; ``intercept_offsets[-1]`` is the total size.
+        """
+        sizes = [layer.n_in * layer.n_out for layer in self.layers]
+        coef_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        bias_sizes = [layer.n_out for layer in self.layers]
+        bias_off = (coef_off[-1] + np.concatenate([[0], np.cumsum(bias_sizes)])).astype(np.intp)
+        return coef_off, bias_off
+
+    @property
+    def n_params(self):
+        return int(self.offsets()[1][-1])
+
+    def views(self, theta):
+        """Return ``(coefs, intercepts)``: lists of views into ``theta``."""
+        coef_off, bias_off = self.offsets()
+        coefs = [
+            theta[coef_off[i] : coef_off[i + 1]].reshape(layer.n_in, layer.n_out)
+            for i, layer in enumerate(self.layers)
+        ]
+        intercepts = [theta[bias_off[i] : bias_off[i + 1]] for i in range(len(self.layers))]
+        return coefs, intercepts
+
+    def pack(self, coefs, intercepts, dtype):
+        """Copy weight and bias arrays into a new flat buffer of ``dtype``."""
+        theta = np.empty(self.n_params, dtype=dtype)
+        cv, iv = self.views(theta)
+        for dst, src in zip(cv + iv, list(coefs) + list(intercepts)):
+            dst[...] = src
+        return theta

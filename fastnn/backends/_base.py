@@ -1,0 +1,89 @@
+"""The contract between the estimators and the kernels.
+
+A backend is whatever runs the math of a :class:`fastnn._network.NetworkSpec`
+on a flat parameter buffer ``theta`` (laid out by ``NetworkSpec.offsets``).
+The estimators call only the three methods below, so a new backend (Numba,
+CUDA, ...) plugs in without touching them.
+
+Conventions shared by every method:
+
+- ``theta``, the input and the targets have one dtype, float32 or float64;
+  results come back in that dtype.
+- The input is a C-contiguous ndarray or a CSR matrix with ``intp`` indices
+  (see ``fastnn.backends._data.as_compute_input``).
+- Losses follow scikit-learn's ``LOSS_FUNCTIONS`` (with ``sample_weight`` as
+  weights of the average) plus ``0.5 * alpha * sum(W ** 2) / sum(weights)``;
+  gradients are those of scikit-learn's ``_backprop``.
+"""
+
+
+class Backend:
+    """Base class documenting the backend interface.
+
+    Attributes
+    ----------
+    name : str
+        Name users pass as ``backend=``.
+    """
+
+    name = None
+
+    def forward(self, net, theta, X):
+        """Network output, after the output activation.
+
+        Parameters
+        ----------
+        net : NetworkSpec
+        theta : ndarray of shape (n_params,)
+        X : ndarray or CSR matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, n_outputs)
+        """
+        raise NotImplementedError
+
+    def loss_grad(self, net, theta, data, alpha, grad):
+        """Full-batch loss, with its gradient written into ``grad``.
+
+        Parameters
+        ----------
+        net : NetworkSpec
+        theta : ndarray of shape (n_params,)
+        data : TrainData
+        alpha : float
+            L2 penalty.
+        grad : ndarray of shape (n_params,)
+            Output buffer.
+
+        Returns
+        -------
+        loss : float
+        """
+        raise NotImplementedError
+
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+        """One pass of mini-batch training over ``data``, updating ``theta`` in place.
+
+        Parameters
+        ----------
+        net : NetworkSpec
+        theta : ndarray of shape (n_params,)
+        optimizer : SGDState or AdamState
+            Its buffers and step count are updated in place.
+        data : TrainData
+        order : ndarray of intp of shape (n_samples,) or None
+            Order in which samples are visited; None means 0, 1, ..., n - 1.
+        batch_size : int
+            Samples per mini-batch; the last batch holds the remainder.
+        alpha : float
+            L2 penalty.
+        cache : dict
+            Scratch space the backend may keep across the epochs of one fit.
+
+        Returns
+        -------
+        accumulated_loss : float
+            Sum over batches of the batch loss times the batch length.
+        """
+        raise NotImplementedError

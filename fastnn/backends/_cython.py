@@ -1,0 +1,76 @@
+"""The compiled backend: Cython kernels calling BLAS (``backend="cython"``)."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _check_build  # noqa: F401  (readable error if not built)
+from .. import _mlp
+from ._base import Backend
+
+_NO_INDEX = np.empty(0, dtype=np.intp)
+
+# Rows per chunk when predicting, so memory stays bounded on large inputs.
+PREDICT_CHUNK = 4096
+
+
+def _input_args(X):
+    """(values, indices, indptr, n_features) of a dense array or CSR matrix."""
+    if sp.issparse(X):
+        return X.data, X.indices, X.indptr, X.shape[1]
+    return X.reshape(-1), _NO_INDEX, _NO_INDEX, X.shape[1]
+
+
+def _net_args(net):
+    coef_off, bias_off = net.offsets()
+    return net.units, net.activation_codes, coef_off, bias_off
+
+
+def _weights(data):
+    if data.sample_weight is None:
+        return np.empty(0, dtype=data.dtype)
+    return data.sample_weight
+
+
+class CythonBackend(Backend):
+    """Cython + BLAS kernels; a whole epoch per call, without the GIL."""
+
+    name = "cython"
+
+    def forward(self, net, theta, X):
+        n = X.shape[0]
+        out = np.empty((n, net.units[-1]), dtype=theta.dtype)
+        units = net.units
+        chunk = max(1, min(n, PREDICT_CHUNK))
+        work = np.empty(_mlp.workspace_size(units, chunk, False), dtype=theta.dtype)
+        return _mlp.forward(*_input_args(X), theta, *_net_args(net), out, work)
+
+    def loss_grad(self, net, theta, data, alpha, grad):
+        work = np.empty(_mlp.workspace_size(net.units, data.n_samples, False), dtype=theta.dtype)
+        return _mlp.loss_grad(
+            *_input_args(data.X), data.Y, _weights(data), theta, *_net_args(net),
+            net.loss_code, float(alpha), grad, work,
+        )
+
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+        dtype = theta.dtype
+        key = (batch_size, theta.shape[0], dtype.str)
+        if cache.get("key") != key:
+            size = _mlp.workspace_size(net.units, min(batch_size, data.n_samples), True)
+            cache["key"] = key
+            cache["work"] = np.empty(size, dtype=dtype)
+            cache["grad"] = np.empty_like(theta)
+            cache["net"] = _net_args(net)
+        state_1, state_2 = optimizer.buffers
+        step = np.array([optimizer.t], dtype=np.intp)
+        try:
+            accumulated, rate = _mlp.epoch(
+                *_input_args(data.X), data.Y, _weights(data), theta, *cache["net"],
+                net.loss_code, _NO_INDEX if order is None else order, int(batch_size),
+                float(alpha), optimizer.code, optimizer.hyper(), state_1, state_2, step,
+                cache["grad"], cache["work"],
+            )
+        finally:
+            # Keep the step count right even when Ctrl-C stops the epoch midway.
+            optimizer.t = int(step[0])
+        optimizer.learning_rate = rate
+        return accumulated

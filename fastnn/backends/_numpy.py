@@ -1,0 +1,134 @@
+"""Pure-NumPy reference backend: slow, obvious, and the oracle of the tests.
+
+Written layer by layer with plain NumPy, independently of the compiled code,
+so that agreement between the two means something.
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+from ._base import Backend
+
+
+def _activate(name, Z):
+    if name == "identity":
+        return Z
+    if name == "logistic":
+        return expit(Z)
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "relu":
+        return np.maximum(Z, 0)
+    if name == "exp":
+        return np.exp(Z)
+    if name == "softmax":
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def _derivative(name, A):
+    """d act / d z, written in terms of the activation's output A."""
+    if name == "identity":
+        return np.ones_like(A)
+    if name == "logistic":
+        return A * (1 - A)
+    if name == "tanh":
+        return 1 - A**2
+    if name == "relu":
+        return (A != 0).astype(A.dtype)
+    raise ValueError(f"no derivative for {name!r}")
+
+
+def _loss(name, Y, P, sample_weight):
+    eps = np.finfo(P.dtype).eps
+    if name == "squared_error":
+        per_sample = ((Y - P) ** 2).mean(axis=1) / 2
+    elif name == "poisson":
+        per_sample = (xlogy(Y, Y / P) - Y + P).sum(axis=1)
+    elif name == "log_loss":
+        per_sample = -xlogy(Y, np.clip(P, eps, 1 - eps)).sum(axis=1)
+    elif name == "binary_log_loss":
+        Q = np.clip(P, eps, 1 - eps)
+        per_sample = -(xlogy(Y, Q) + xlogy(1 - Y, 1 - Q)).sum(axis=1)
+    else:
+        raise ValueError(f"unknown loss {name!r}")
+    return float(np.average(per_sample, weights=sample_weight))
+
+
+def forward_all(net, theta, X):
+    """Outputs of every layer, input first (the list has n_layers + 1 arrays)."""
+    coefs, intercepts = net.views(theta)
+    outputs = [X]
+    for layer, W, b in zip(net.layers, coefs, intercepts):
+        outputs.append(_activate(layer.activation, outputs[-1] @ W + b))
+    return outputs
+
+
+def loss_and_gradient(net, theta, X, Y, sample_weight, alpha):
+    """Loss of one batch and its gradient as a flat array like ``theta``."""
+    coefs, _ = net.views(theta)
+    outputs = forward_all(net, theta, X)
+    n = X.shape[0]
+    sw_sum = n if sample_weight is None else sample_weight.sum()
+    loss = _loss(net.loss, Y, outputs[-1], sample_weight)
+    loss += 0.5 * alpha * sum(float(np.sum(W * W)) for W in coefs) / sw_sum
+
+    grad = np.zeros_like(theta)
+    grad_coefs, grad_intercepts = net.views(grad)
+    # With the canonical output activation, dL/dz of the output is P - Y.
+    delta = outputs[-1] - Y
+    if sample_weight is not None:
+        delta = delta * sample_weight[:, None]
+    for i in range(len(net.layers) - 1, -1, -1):
+        grad_coefs[i][...] = (outputs[i].T @ delta + alpha * coefs[i]) / sw_sum
+        grad_intercepts[i][...] = delta.sum(axis=0) / sw_sum
+        if i > 0:
+            delta = (delta @ coefs[i].T) * _derivative(net.layers[i - 1].activation, outputs[i])
+    return loss, grad
+
+
+def optimizer_step(optimizer, theta, grad):
+    """Apply one step of ``optimizer`` (SGDState or AdamState) to ``theta``."""
+    if optimizer.code == 0:
+        lr, mu = optimizer.learning_rate, optimizer.momentum
+        update = mu * optimizer.velocity - lr * grad
+        optimizer.velocity[...] = update
+        if optimizer.nesterov:
+            update = mu * update - lr * grad
+        theta += update
+        return lr
+    optimizer.t += 1
+    b1, b2 = optimizer.beta_1, optimizer.beta_2
+    optimizer.ms[...] = b1 * optimizer.ms + (1 - b1) * grad
+    optimizer.vs[...] = b2 * optimizer.vs + (1 - b2) * grad**2
+    lr = optimizer.learning_rate_init * np.sqrt(1 - b2**optimizer.t) / (1 - b1**optimizer.t)
+    theta += -lr * optimizer.ms / (np.sqrt(optimizer.vs) + optimizer.epsilon)
+    return lr
+
+
+class NumpyBackend(Backend):
+    """Reference implementation in NumPy (``backend="numpy"``)."""
+
+    name = "numpy"
+
+    def forward(self, net, theta, X):
+        return np.asarray(forward_all(net, theta, X)[-1])
+
+    def loss_grad(self, net, theta, data, alpha, grad):
+        loss, g = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, alpha)
+        grad[...] = g
+        return loss
+
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+        n = data.n_samples
+        if order is None:
+            order = np.arange(n)
+        accumulated = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            sw = None if data.sample_weight is None else data.sample_weight[idx]
+            loss, grad = loss_and_gradient(net, theta, data.X[idx], data.Y[idx], sw, alpha)
+            accumulated += loss * len(idx)
+            optimizer.learning_rate = optimizer_step(optimizer, theta, grad)
+        return accumulated

@@ -1,0 +1,388 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled MLP core: one mini-batch epoch, full-batch loss and gradient, forward.
+
+Everything here works on flat buffers laid out by ``fastnn._network``:
+parameters ``theta`` (all weight matrices, then all biases) and a workspace
+``work`` that the caller allocates once per fit (see ``workspace_size``), so
+the batch loop allocates nothing and runs without the GIL.
+
+The input is either dense (``X_values`` is the C-contiguous ``X`` flattened)
+or CSR (``X_values``/``X_indices``/``X_indptr``); a sparse input is only ever
+multiplied in the first layer, by sparse x dense loops.
+"""
+
+from cython cimport floating
+from cpython.exc cimport PyErr_CheckSignals
+from libc.string cimport memcpy, memset
+
+from _blas cimport gemm
+from _activations cimport bias_activation, mul_derivative
+from _losses cimport sample_loss, finish_loss
+from _updates cimport sgd_step, adam_step, OPT_SGD, OPT_ADAM
+
+import numpy as np
+
+cdef enum:
+    # Batches between two checks for Ctrl-C (each check takes the GIL briefly).
+    SIGNAL_EVERY = 8
+
+
+cdef struct Net:
+    Py_ssize_t n_layers
+    const Py_ssize_t* units     # n_layers + 1 widths, input first
+    const int* acts             # activation code of each layer
+    const Py_ssize_t* coef_off  # start of each weight matrix in theta
+    const Py_ssize_t* bias_off  # start of each bias vector in theta
+    int loss
+    Py_ssize_t act_size         # sum(units[1:]): one row of all layer outputs
+
+
+cdef struct Data:
+    const void* values          # dense X (n x n_features) or CSR data
+    const Py_ssize_t* indices   # CSR column indices; NULL when dense
+    const Py_ssize_t* indptr
+    Py_ssize_t n_features
+    const void* Y               # n x n_outputs targets
+    const void* sw              # per-sample weights, NULL when unweighted
+
+
+cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
+                  const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
+                  int loss):
+    cdef Net net
+    cdef Py_ssize_t l
+    net.n_layers = acts.shape[0]
+    if units.shape[0] != net.n_layers + 1 or coef_off.shape[0] != net.n_layers + 1 \
+            or bias_off.shape[0] != net.n_layers + 1:
+        raise ValueError("inconsistent network description")
+    net.units = &units[0]
+    net.acts = &acts[0]
+    net.coef_off = &coef_off[0]
+    net.bias_off = &bias_off[0]
+    net.loss = loss
+    net.act_size = 0
+    for l in range(1, net.n_layers + 1):
+        net.act_size += units[l]
+    return net
+
+
+def workspace_size(const Py_ssize_t[::1] units, Py_ssize_t max_batch, bint gather):
+    """Number of elements of the ``work`` buffer for batches of ``max_batch`` rows.
+
+    Holds every layer's outputs and deltas, plus room to gather dense input
+    rows when ``gather``.
+    """
+    cdef Py_ssize_t l, s = 0
+    for l in range(1, units.shape[0]):
+        s += units[l]
+    return max_batch * (2 * s + (units[0] if gather else 0))
+
+
+cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
+                                 Py_ssize_t r) noexcept nogil:
+    return rows[start + r] if rows != NULL else start + r
+
+
+cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
+                                   Py_ssize_t start, Py_ssize_t nb,
+                                   const floating* theta, floating* acts,
+                                   floating* xbuf, Py_ssize_t max_batch) noexcept nogil:
+    """Fill every layer's output for the batch; return the dense input used.
+
+    Layer l's output is the block ``acts + max_batch * sum(units[1:l+1])``.
+    Returns NULL for sparse input (the first layer reads the CSR arrays).
+    """
+    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features
+    cdef const floating* X = <const floating*>d.values
+    cdef const floating* xin = NULL
+    cdef const floating* w
+    cdef const floating* a_in
+    cdef floating* z = acts
+    cdef floating* zr
+    cdef floating v
+
+    if d.indices == NULL:
+        if rows == NULL:
+            xin = X + start * nf
+        else:
+            # Gather the shuffled rows into one contiguous block for GEMM.
+            for r in range(nb):
+                memcpy(xbuf + r * nf, X + rows[start + r] * nf, nf * sizeof(floating))
+            xin = xbuf
+
+    a_in = xin
+    for l in range(net.n_layers):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        w = theta + net.coef_off[l]
+        if l == 0 and d.indices != NULL:
+            # Z = X_batch @ W0 with X_batch sparse: one axpy per stored value.
+            memset(z, 0, nb * n_out * sizeof(floating))
+            for r in range(nb):
+                i = sample_at(rows, start, r)
+                zr = z + r * n_out
+                for p in range(d.indptr[i], d.indptr[i + 1]):
+                    v = X[p]
+                    w = theta + net.coef_off[0] + d.indices[p] * n_out
+                    for j in range(n_out):
+                        zr[j] = zr[j] + v * w[j]
+        else:
+            # Z = A @ W
+            gemm(False, False, <int>nb, <int>n_out, <int>n_in, <floating>1.0,
+                 a_in, <int>n_in, w, <int>n_out, <floating>0.0, z, <int>n_out)
+        bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l])
+        a_in = z
+        z = z + max_batch * n_out
+    return xin
+
+
+cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
+                            Py_ssize_t start, Py_ssize_t nb, const floating* theta,
+                            floating* grad, floating* acts, floating* deltas,
+                            floating* xbuf, Py_ssize_t max_batch,
+                            double alpha) noexcept nogil:
+    """Loss of one batch (L2 term included) and its gradient written to ``grad``."""
+    cdef Py_ssize_t L = net.n_layers, l, r, i, j, k, p
+    cdef Py_ssize_t n_out = net.units[L], n_in, n_cur
+    cdef const floating* X = <const floating*>d.values
+    cdef const floating* Y = <const floating*>d.Y
+    cdef const floating* sw = <const floating*>d.sw
+    cdef const floating* xin
+    cdef const floating* a_in
+    cdef const floating* W
+    cdef floating* P
+    cdef floating* D
+    cdef floating* gW
+    cdef floating* gb
+    cdef floating* gr
+    cdef const floating* dr
+    cdef Py_ssize_t off = 0
+    cdef double total = 0.0, sw_sum = 0.0, sumsq = 0.0, wr
+    cdef floating eps, alpha_f, sw_f, v
+    if floating is float:
+        eps = 1.1920928955078125e-07
+    else:
+        eps = 2.220446049250313e-16
+
+    xin = forward_batch(net, d, rows, start, nb, theta, acts, xbuf, max_batch)
+
+    # Output layer: loss and delta = (prediction - target) * weight.
+    for l in range(L - 1):
+        off += max_batch * net.units[l + 1]
+    P = acts + off
+    D = deltas + off
+    for r in range(nb):
+        i = sample_at(rows, start, r)
+        wr = sw[i] if sw != NULL else 1.0
+        total += wr * sample_loss(P + r * n_out, Y + i * n_out, n_out, net.loss, eps)
+        sw_sum += wr
+        for j in range(n_out):
+            D[r * n_out + j] = P[r * n_out + j] - Y[i * n_out + j]
+            if sw != NULL:
+                D[r * n_out + j] = D[r * n_out + j] * sw[i]
+
+    alpha_f = <floating>alpha
+    sw_f = <floating>sw_sum
+    for l in range(L - 1, -1, -1):
+        n_in = net.units[l]
+        n_cur = net.units[l + 1]
+        W = theta + net.coef_off[l]
+        gW = grad + net.coef_off[l]
+        gb = grad + net.bias_off[l]
+        a_in = xin if l == 0 else P - max_batch * n_in
+        if l == 0 and d.indices != NULL:
+            # gW = X_batch.T @ D with X_batch sparse: scatter rows of D.
+            memset(gW, 0, n_in * n_cur * sizeof(floating))
+            for r in range(nb):
+                i = sample_at(rows, start, r)
+                dr = D + r * n_cur
+                for p in range(d.indptr[i], d.indptr[i + 1]):
+                    v = X[p]
+                    gr = gW + d.indices[p] * n_cur
+                    for j in range(n_cur):
+                        gr[j] = gr[j] + v * dr[j]
+        else:
+            # gW = A.T @ D
+            gemm(True, False, <int>n_in, <int>n_cur, <int>nb, <floating>1.0,
+                 a_in, <int>n_in, D, <int>n_cur, <floating>0.0, gW, <int>n_cur)
+        # gW = (gW + alpha * W) / sw_sum, with sum(W ** 2) for the loss's L2 term.
+        for k in range(n_in * n_cur):
+            sumsq += W[k] * W[k]
+            gW[k] = (gW[k] + alpha_f * W[k]) / sw_f
+        # gb = D.sum(axis=0) / sw_sum
+        memset(gb, 0, n_cur * sizeof(floating))
+        for r in range(nb):
+            for j in range(n_cur):
+                gb[j] = gb[j] + D[r * n_cur + j]
+        for j in range(n_cur):
+            gb[j] = gb[j] / sw_f
+        if l > 0:
+            # D_prev = (D @ W.T) * act'(A_prev)
+            gemm(False, True, <int>nb, <int>n_in, <int>n_cur, <floating>1.0,
+                 D, <int>n_cur, W, <int>n_cur, <floating>0.0,
+                 D - max_batch * n_in, <int>n_in)
+            D = D - max_batch * n_in
+            P = P - max_batch * n_in
+            for r in range(nb):
+                mul_derivative(D + r * n_in, P + r * n_in, n_in, net.acts[l - 1])
+
+    return finish_loss(total, sw_sum, n_out, net.loss) + 0.5 * alpha * sumsq / sw_sum
+
+
+cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+                    const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+                    const floating* Y, const floating[::1] sw):
+    cdef Data d
+    d.values = &X_values[0] if X_values.shape[0] > 0 else NULL
+    d.indices = &X_indices[0] if X_indptr.shape[0] > 0 else NULL
+    d.indptr = &X_indptr[0] if X_indptr.shape[0] > 0 else NULL
+    d.n_features = n_features
+    d.Y = Y
+    d.sw = &sw[0] if sw.shape[0] > 0 else NULL
+    return d
+
+
+def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+          const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+          const floating[:, ::1] Y, const floating[::1] sample_weight,
+          floating[::1] theta,
+          const Py_ssize_t[::1] units, const int[::1] acts,
+          const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
+          const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha,
+          int solver, const double[::1] hyper, floating[::1] state_1,
+          floating[::1] state_2, Py_ssize_t[::1] step,
+          floating[::1] grad, floating[::1] work):
+    """Run one epoch of mini-batch training in place; return the summed loss.
+
+    Parameters
+    ----------
+    X_values, X_indices, X_indptr, n_features
+        The input: dense rows flattened (empty index arrays), or CSR arrays.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets, the output layer's encoding.
+    sample_weight : ndarray of shape (n_samples,) or (0,)
+        Per-sample weights, empty when unweighted.
+    theta : ndarray of shape (n_params,)
+        Flat parameters, updated in place.
+    units, acts, coef_off, bias_off, loss
+        The network (``fastnn._network.NetworkSpec``).
+    order : ndarray of shape (n_samples,) or (0,)
+        Visiting order of the samples; empty means 0, 1, ..., n - 1.
+    batch_size : int
+        Rows per mini-batch; the last batch takes the remainder.
+    alpha : float
+        L2 penalty.
+    solver : int
+        ``OPTIMIZERS`` code.
+    hyper : ndarray of shape (6,)
+        lr, momentum, nesterov, beta_1, beta_2, epsilon.
+    state_1, state_2 : ndarray
+        Velocity (sgd), or first and second moments (adam); updated in place.
+    step : ndarray of shape (1,)
+        Adam's step count, updated in place after every batch.
+    grad, work : ndarray
+        Scratch buffers of ``n_params`` and ``workspace_size(...)`` elements.
+
+    Returns
+    -------
+    accumulated_loss : float
+        Sum over batches of (batch loss x batch length).
+    last_rate : float
+        The step size of the last update (bias-corrected for adam).
+    """
+    cdef Net net = make_net(units, acts, coef_off, bias_off, loss)
+    cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
+    cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
+                            sample_weight)
+    cdef const Py_ssize_t* rows = &order[0] if order.shape[0] > 0 else NULL
+    cdef Py_ssize_t start, nb, b = 0, t = step[0]
+    cdef Py_ssize_t bs = min(batch_size, n)
+    cdef double acc = 0.0, lr = hyper[0]
+    cdef floating* acts_buf = &work[0]
+    cdef floating* deltas_buf = acts_buf + bs * net.act_size
+    cdef floating* xbuf = deltas_buf + bs * net.act_size
+    cdef bint gather = d.indices == NULL and rows != NULL
+
+    if order.shape[0] not in (0, n):
+        raise ValueError("order must have one entry per sample")
+    if grad.shape[0] != n_params or state_1.shape[0] != n_params:
+        raise ValueError("grad and optimizer buffers must match theta")
+    if solver == OPT_ADAM and state_2.shape[0] != n_params:
+        raise ValueError("adam needs two moment buffers")
+    if work.shape[0] < workspace_size(units, bs, gather):
+        raise ValueError("workspace too small")
+    with nogil:
+        start = 0
+        while start < n:
+            nb = min(bs, n - start)
+            acc += nb * batch_loss_grad(&net, &d, rows, start, nb, &theta[0], &grad[0],
+                                        acts_buf, deltas_buf, xbuf, bs, alpha)
+            if solver == OPT_SGD:
+                sgd_step(&theta[0], &grad[0], &state_1[0], n_params, hyper[0], hyper[1],
+                         hyper[2] != 0)
+            else:
+                t += 1
+                lr = adam_step(&theta[0], &grad[0], &state_1[0], &state_2[0], n_params,
+                               t, hyper[0], hyper[3], hyper[4], hyper[5])
+                step[0] = t
+            start += nb
+            b += 1
+            if b % SIGNAL_EVERY == 0:
+                with gil:
+                    PyErr_CheckSignals()
+    return acc, lr
+
+
+def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+              const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+              const floating[:, ::1] Y, const floating[::1] sample_weight,
+              const floating[::1] theta,
+              const Py_ssize_t[::1] units, const int[::1] acts,
+              const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
+              double alpha, floating[::1] grad, floating[::1] work):
+    """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
+    cdef Net net = make_net(units, acts, coef_off, bias_off, loss)
+    cdef Py_ssize_t n = Y.shape[0]
+    cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
+                            sample_weight)
+    cdef double value
+    cdef floating* acts_buf = &work[0]
+    if grad.shape[0] != theta.shape[0]:
+        raise ValueError("grad must match theta")
+    if work.shape[0] < workspace_size(units, n, False):
+        raise ValueError("workspace too small")
+    with nogil:
+        value = batch_loss_grad(&net, &d, NULL, 0, n, &theta[0], &grad[0], acts_buf,
+                                acts_buf + n * net.act_size, NULL, n, alpha)
+    return value
+
+
+def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+            const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+            const floating[::1] theta,
+            const Py_ssize_t[::1] units, const int[::1] acts,
+            const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
+            floating[:, ::1] out, floating[::1] work):
+    """Network output (after the output activation) for every row, into ``out``.
+
+    Rows are processed in chunks of ``len(work) // (2 * sum(units[1:]))``.
+    """
+    cdef Net net = make_net(units, acts, coef_off, bias_off, 0)
+    cdef Py_ssize_t n = out.shape[0], n_out = out.shape[1], start, nb, r
+    cdef Py_ssize_t chunk = work.shape[0] // (2 * net.act_size)
+    cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, NULL,
+                            theta[:0])
+    cdef floating* last
+    if n_out != units[units.shape[0] - 1]:
+        raise ValueError("out has the wrong number of columns")
+    if chunk < 1:
+        raise ValueError("workspace too small")
+    with nogil:
+        start = 0
+        while start < n:
+            nb = min(chunk, n - start)
+            forward_batch(&net, &d, NULL, start, nb, &theta[0], &work[0], NULL, chunk)
+            last = &work[0] + chunk * (net.act_size - n_out)
+            memcpy(&out[start, 0], last, nb * n_out * sizeof(floating))
+            start += nb
+    return np.asarray(out)
