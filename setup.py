@@ -13,7 +13,8 @@ from setuptools import Extension, setup
 
 
 def compile_args():
-    args = ["-O3"]
+    # -fno-math-errno lets sqrt vectorize; it changes no result.
+    args = ["-O3", "-fno-math-errno"]
     if os.environ.get("FASTNN_NATIVE", "0") not in ("", "0"):
         args.append("-march=native")
     return args

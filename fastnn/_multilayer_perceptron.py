@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.metaestimators import available_if
@@ -332,9 +332,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             for _ in range(self.max_iter):
                 order = None
                 if self.shuffle:
-                    # Same draws as scikit-learn, so the same random_state
-                    # visits the samples in the same order.
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # In-place Fisher-Yates: the same draws and the same order as
+                    # sklearn.utils.shuffle(sample_idx, random_state=...), without copies.
+                    self._random_state.shuffle(sample_idx)
                     order = sample_idx
                 accumulated = backend.epoch(
                     net, theta, optimizer, data, order, batch_size, self.alpha, cache

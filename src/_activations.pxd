@@ -64,9 +64,9 @@ cdef inline void mul_derivative(floating* D, const floating* A, Py_ssize_t n,
     """D *= act'(.) given the layer's output A (n values, contiguous)."""
     cdef Py_ssize_t i
     if act == ACT_RELU:
+        # A select, not a branch: the sign pattern is random and would mispredict.
         for i in range(n):
-            if A[i] == 0:
-                D[i] = 0
+            D[i] = 0 if A[i] == 0 else D[i]
     elif act == ACT_TANH:
         for i in range(n):
             D[i] = D[i] * (1 - A[i] * A[i])

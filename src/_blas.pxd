@@ -1,6 +1,6 @@
 # Row-major GEMM over the fused type `floating`, calling scipy's BLAS.
 from cython cimport floating
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from scipy.linalg.cython_blas cimport sgemm, dgemm, sdot, ddot
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -22,3 +22,14 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     else:
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>B, &ldb, <double*>A, &lda,
               &beta, C, &ldc)
+
+
+cdef inline floating sumsq(const floating* x, int n) noexcept nogil:
+    """sum(x ** 2), as np.dot(x, x)."""
+    cdef int one = 1
+    if n == 0:
+        return 0
+    if floating is float:
+        return sdot(&n, <float*>x, &one, <float*>x, &one)
+    else:
+        return ddot(&n, <double*>x, &one, <double*>x, &one)

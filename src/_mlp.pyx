@@ -15,7 +15,7 @@ from cython cimport floating
 from cpython.exc cimport PyErr_CheckSignals
 from libc.string cimport memcpy, memset
 
-from _blas cimport gemm
+from _blas cimport gemm, sumsq
 from _activations cimport bias_activation, mul_derivative
 from _losses cimport sample_loss, finish_loss
 from _updates cimport sgd_step, adam_step, OPT_SGD, OPT_ADAM
@@ -157,7 +157,7 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     cdef floating* gr
     cdef const floating* dr
     cdef Py_ssize_t off = 0
-    cdef double total = 0.0, sw_sum = 0.0, sumsq = 0.0, wr
+    cdef double total = 0.0, sw_sum = 0.0, l2 = 0.0, wr
     cdef floating eps, alpha_f, sw_f, v
     if floating is float:
         eps = 1.1920928955078125e-07
@@ -205,9 +205,10 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             # gW = A.T @ D
             gemm(True, False, <int>n_in, <int>n_cur, <int>nb, <floating>1.0,
                  a_in, <int>n_in, D, <int>n_cur, <floating>0.0, gW, <int>n_cur)
-        # gW = (gW + alpha * W) / sw_sum, with sum(W ** 2) for the loss's L2 term.
+        # gW = (gW + alpha * W) / sw_sum, and sum(W ** 2) for the loss's L2 term.
+        if alpha != 0:
+            l2 += sumsq(W, <int>(n_in * n_cur))
         for k in range(n_in * n_cur):
-            sumsq += W[k] * W[k]
             gW[k] = (gW[k] + alpha_f * W[k]) / sw_f
         # gb = D.sum(axis=0) / sw_sum
         memset(gb, 0, n_cur * sizeof(floating))
@@ -226,7 +227,7 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             for r in range(nb):
                 mul_derivative(D + r * n_in, P + r * n_in, n_in, net.acts[l - 1])
 
-    return finish_loss(total, sw_sum, n_out, net.loss) + 0.5 * alpha * sumsq / sw_sum
+    return finish_loss(total, sw_sum, n_out, net.loss) + 0.5 * alpha * l2 / sw_sum
 
 
 cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,

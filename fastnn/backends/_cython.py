@@ -1,11 +1,11 @@
 """The compiled backend: Cython kernels calling BLAS (``backend="cython"``)."""
 
 import numpy as np
-import scipy.sparse as sp
 
 from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
+from ._data import CSRInput
 
 _NO_INDEX = np.empty(0, dtype=np.intp)
 
@@ -15,7 +15,7 @@ PREDICT_CHUNK = 4096
 
 def _input_args(X):
     """(values, indices, indptr, n_features) of a dense array or CSR matrix."""
-    if sp.issparse(X):
+    if isinstance(X, CSRInput):
         return X.data, X.indices, X.indptr, X.shape[1]
     return X.reshape(-1), _NO_INDEX, _NO_INDEX, X.shape[1]
 

@@ -6,14 +6,36 @@ import numpy as np
 import scipy.sparse as sp
 
 
+@dataclass(frozen=True)
+class CSRInput:
+    """CSR arrays with ``intp`` indices, as the compiled kernels read them.
+
+    scipy's sparse containers may store indices as int32 and downcast what
+    they are given, so the kernels get the three arrays in this plain holder.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def to_scipy(self):
+        """The same matrix as a ``scipy.sparse.csr_matrix``."""
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
 @dataclass
 class TrainData:
     """Inputs, encoded targets and weights, in one dtype.
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features), C-contiguous, or CSR matrix
-        Input; a CSR matrix has ``intp`` indices.
+    X : ndarray of shape (n_samples, n_features), C-contiguous, or CSRInput
+        Input.
     Y : ndarray of shape (n_samples, n_outputs), C-contiguous
         Targets as the output layer sees them (one-hot, 0/1 or real values).
     sample_weight : ndarray of shape (n_samples,) or None
@@ -34,20 +56,21 @@ class TrainData:
 
 
 def as_compute_input(X, dtype):
-    """Return ``X`` as a C-contiguous array or CSR matrix of ``dtype``.
+    """Return ``X`` as a C-contiguous array or a :class:`CSRInput` of ``dtype``.
 
-    A C-contiguous array of the right dtype is returned as is, never copied.
+    A C-contiguous array of the right dtype is returned as is, never copied;
+    a sparse matrix is never densified (CSC is converted to CSR).
     """
-    if sp.issparse(X):
-        X = X.tocsr().astype(dtype, copy=False)
-        if X.indices.dtype != np.intp or X.indptr.dtype != np.intp:
-            # The kernels index with intp; copy the index arrays, never the values.
-            X = sp.csr_matrix(
-                (X.data, X.indices.astype(np.intp), X.indptr.astype(np.intp)),
-                shape=X.shape,
-                copy=False,
-            )
+    if isinstance(X, CSRInput):
         return X
+    if sp.issparse(X):
+        X = X.tocsr()
+        return CSRInput(
+            np.ascontiguousarray(X.data, dtype=dtype),
+            np.ascontiguousarray(X.indices, dtype=np.intp),
+            np.ascontiguousarray(X.indptr, dtype=np.intp),
+            X.shape,
+        )
     return np.ascontiguousarray(X, dtype=dtype)
 
 

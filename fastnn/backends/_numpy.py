@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from ._base import Backend
+from ._data import CSRInput
 
 
 def _activate(name, Z):
@@ -59,6 +60,8 @@ def _loss(name, Y, P, sample_weight):
 def forward_all(net, theta, X):
     """Outputs of every layer, input first (the list has n_layers + 1 arrays)."""
     coefs, intercepts = net.views(theta)
+    if isinstance(X, CSRInput):
+        X = X.to_scipy()
     outputs = [X]
     for layer, W, b in zip(net.layers, coefs, intercepts):
         outputs.append(_activate(layer.activation, outputs[-1] @ W + b))
@@ -122,13 +125,14 @@ class NumpyBackend(Backend):
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
         n = data.n_samples
+        X = data.X.to_scipy() if isinstance(data.X, CSRInput) else data.X
         if order is None:
             order = np.arange(n)
         accumulated = 0.0
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             sw = None if data.sample_weight is None else data.sample_weight[idx]
-            loss, grad = loss_and_gradient(net, theta, data.X[idx], data.Y[idx], sw, alpha)
+            loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha)
             accumulated += loss * len(idx)
             optimizer.learning_rate = optimizer_step(optimizer, theta, grad)
         return accumulated

@@ -1,0 +1,244 @@
+"""The scikit-learn contract beyond the conformance suite."""
+
+import os
+import pickle
+import signal
+import threading
+import time
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastnn import MLPClassifier, MLPRegressor
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_same_parameters_as_sklearn():
+    for ours, theirs in [(MLPClassifier, SkMLPClassifier), (MLPRegressor, SkMLPRegressor)]:
+        mine, ref = ours().get_params(), theirs().get_params()
+        assert mine.pop("backend") == "auto"
+        assert mine == ref
+        # Same positional order (loss first for the regressor).
+        import inspect
+
+        names = list(inspect.signature(ours).parameters)
+        assert names[: len(ref)] == list(inspect.signature(theirs).parameters)
+
+
+def test_fitted_attributes(digits):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"Stochastic Optimizer: Maximum iterations \(3\) reached"):
+        clf.fit(X, y)
+    for name in ("classes_", "loss_", "best_loss_", "loss_curve_", "t_", "coefs_", "intercepts_",
+                 "n_features_in_", "n_iter_", "n_layers_", "n_outputs_", "out_activation_"):
+        assert hasattr(clf, name), name
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert clf.t_ == 3 * len(X) and len(clf.loss_curve_) == clf.n_iter_ == 3
+    # coefs_ and intercepts_ are views into one flat buffer.
+    for a in clf.coefs_ + clf.intercepts_:
+        assert np.shares_memory(a, clf._theta)
+
+
+def test_feature_names_in(digits):
+    pd = pytest.importorskip("pandas")
+    X, y = digits
+    df = pd.DataFrame(X, columns=[f"px{i}" for i in range(X.shape[1])])
+    clf = MLPClassifier(max_iter=2).fit(df, y)
+    assert list(clf.feature_names_in_) == list(df.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_dtype_preserved(digits, dtype, solver):
+    X, y = digits
+    X = X.astype(dtype)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=5, random_state=0).fit(X, y)
+    assert all(c.dtype == dtype for c in clf.coefs_ + clf.intercepts_)
+    assert clf.predict_proba(X).dtype == dtype
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver=solver, max_iter=5).fit(X, X[:, 10])
+    assert reg.predict(X).dtype == dtype
+
+
+def test_float32_close_to_float64(digits):
+    X, y = digits
+    params = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    f64 = MLPClassifier(**params).fit(X, y)
+    f32 = MLPClassifier(**params).fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(f32.loss_curve_, f64.loss_curve_, rtol=1e-3)
+    assert (f32.predict(X) == f64.predict(X)).mean() > 0.99
+
+
+def test_pickle_joblib_clone_and_continue(digits, tmp_path):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    joblib.dump(clf, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict_proba(X), expected)
+    # Training continues identically after a round trip.
+    restored.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert all(np.shares_memory(c, restored._theta) for c in restored.coefs_)
+    assert clone(clf).get_params() == clf.get_params()
+    assert not hasattr(clone(clf), "coefs_")
+
+
+def test_user_edits_to_coefs_are_used(digits):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    clf.coefs_ = [np.zeros_like(c) for c in clf.coefs_]
+    clf.intercepts_ = [np.zeros_like(b) for b in clf.intercepts_]
+    np.testing.assert_allclose(clf.predict_proba(X[:3]), 0.1)
+
+
+def test_pipeline_and_searches_match_sklearn(digits):
+    X, y = digits
+    grid = {"mlpclassifier__alpha": [1e-4, 1e-1], "mlpclassifier__hidden_layer_sizes": [(8,), (16,)]}
+    results = []
+    for cls in (MLPClassifier, SkMLPClassifier):
+        pipe = make_pipeline(StandardScaler(), cls(max_iter=20, random_state=0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            results.append(GridSearchCV(pipe, grid, cv=3).fit(X, y))
+    ours, ref = results
+    assert ours.best_params_ == ref.best_params_
+    np.testing.assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
+    assert ours.best_score_ > 0.6
+
+    Xr, yr = make_regression(200, 5, noise=1.0, random_state=0)
+    dist = {"alpha": np.logspace(-5, -1, 10), "learning_rate_init": [1e-3, 1e-2]}
+    scores = []
+    for cls in (MLPRegressor, SkMLPRegressor):
+        search = RandomizedSearchCV(cls(max_iter=20, random_state=0), dist, n_iter=3, cv=3, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            scores.append(search.fit(Xr, yr / 100).cv_results_["mean_test_score"])
+    np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)
+
+
+def test_metadata_routing_sample_weight(digits):
+    import sklearn
+
+    X, y = digits
+    sw = np.ones(len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = (
+            MLPClassifier(max_iter=3, random_state=0)
+            .set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=False)
+        )
+        grid = GridSearchCV(est, {"alpha": [1e-4]}, cv=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            grid.fit(X, y, sample_weight=sw)
+    assert grid.best_estimator_.n_iter_ == 3
+
+
+def test_targets_string_multilabel_multioutput(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(X, names[y])
+        ref = SkMLPClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(X, names[y])
+    np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+    assert clf.predict(X[:5]).dtype.kind == "U"
+    assert clf.score(X, names[y]) > 0.8
+    Y = np.c_[y % 2, y > 4]
+    ml = MLPClassifier(max_iter=30, random_state=0).fit(X, Y)
+    assert ml.predict(X).shape == Y.shape and ml.out_activation_ == "logistic"
+    reg = MLPRegressor(max_iter=5).fit(X, np.c_[y, -y])
+    assert reg.predict(X).shape == (len(y), 2)
+
+
+def test_verbose_lines(digits, capsys):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(max_iter=2, verbose=True, early_stopping=True).fit(X, y)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Iteration 1, loss = ") and len(out[0].split("= ")[1]) == 10
+    assert out[1].startswith("Validation score: ")
+
+
+def test_early_stopping_restores_best_weights(digits):
+    X, y = digits
+    params = dict(
+        hidden_layer_sizes=(32,), early_stopping=True, n_iter_no_change=2,
+        learning_rate_init=0.05, random_state=0,
+    )
+    clf = MLPClassifier(max_iter=100, **params).fit(X, y)
+    best = int(np.argmax(clf.validation_scores_))
+    assert best < clf.n_iter_ - 1, "the run should end past its best epoch"
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    # A run stopped right at the best epoch ends with the weights we restored.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        at_best = MLPClassifier(max_iter=best + 1, **params).fit(X, y)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, at_best.coefs_ + at_best.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_non_finite_weights_raise():
+    X = np.random.RandomState(0).normal(size=(50, 3)) * 1e30
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            MLPRegressor(solver="sgd", learning_rate_init=1.0, max_iter=5).fit(X, X[:, 0])
+
+
+def test_lbfgs_convergence_warning(digits):
+    X, y = digits
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 3 iteration\(s\)"):
+        MLPClassifier(solver="lbfgs", max_iter=3).fit(X, y)
+
+
+def test_ctrl_c_keeps_last_weights():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20000, 50)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = MLPClassifier(hidden_layer_sizes=(64,), batch_size=32, max_iter=10000, tol=0, n_iter_no_change=10**6, random_state=0)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        clf.fit(X, y)
+    assert time.perf_counter() - start < 30
+    assert 0 < clf.n_iter_ < 10000
+    assert clf.score(X, y) > 0.9
+    assert np.isfinite(clf._theta).all()
+
+
+def test_sparse_never_densified(digits, monkeypatch):
+    X, y = digits
+    Xs = sp.csr_matrix(X)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sparse input was densified")
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", refuse)
+    monkeypatch.setattr(sp.csr_matrix, "todense", refuse)
+    clf = MLPClassifier(max_iter=3).fit(Xs, y)
+    clf.predict(Xs)

@@ -1,0 +1,180 @@
+"""The compiled backend against the NumPy reference and finite differences."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastnn import MLPClassifier, MLPRegressor, get_backend
+from fastnn._init import sklearn_uniform_init
+from fastnn._network import NetworkSpec
+from fastnn._optimizers import AdamState, SGDState
+from fastnn.backends._data import as_compute_input, make_train_data
+
+COMPILED = ["cython"]
+TOL = {np.float32: dict(rtol=2e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+# (layer widths, hidden activation, loss): odd shapes, every loss and activation.
+NETS = [
+    ([7, 5, 3], "relu", "log_loss"),
+    ([4, 9, 1], "tanh", "binary_log_loss"),
+    ([6, 3, 11, 4], "logistic", "binary_log_loss"),
+    ([3, 2], "identity", "squared_error"),
+    ([5, 13, 2], "identity", "squared_error"),
+    ([5, 6, 3], "tanh", "poisson"),
+]
+
+
+def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False):
+    rng = np.random.RandomState(seed)
+    net = NetworkSpec.from_units(units, hidden, loss)
+    theta = sklearn_uniform_init(net, rng, hidden, dtype)
+    n_out = units[-1]
+    X = rng.normal(size=(n, units[0]))
+    if sparse:
+        X[rng.uniform(size=X.shape) < 0.6] = 0
+        X = sp.csr_matrix(X)
+    if loss == "log_loss":
+        Y = np.eye(n_out)[rng.randint(n_out, size=n)]
+    elif loss == "binary_log_loss":
+        Y = (rng.uniform(size=(n, n_out)) < 0.5).astype(float)
+    elif loss == "poisson":
+        Y = rng.poisson(2.0, size=(n, n_out)).astype(float)
+    else:
+        Y = rng.normal(size=(n, n_out))
+    sw = rng.uniform(0.2, 2.0, size=n) if weighted else None
+    return net, theta, make_train_data(X, Y, sw, dtype)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("units,hidden,loss", NETS)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, loss, sparse):
+    ref, fast = get_backend("numpy"), get_backend(backend)
+    for weighted in (False, True):
+        net, theta, data = make_problem(units, hidden, loss, dtype, sparse=sparse, weighted=weighted)
+        out_ref = ref.forward(net, theta, data.X)
+        out = fast.forward(net, theta, data.X)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out, out_ref, **TOL[dtype])
+        g_ref, g = np.empty_like(theta), np.empty_like(theta)
+        loss_ref = ref.loss_grad(net, theta, data, 0.01, g_ref)
+        loss_fast = fast.loss_grad(net, theta, data, 0.01, g)
+        assert loss_fast == pytest.approx(loss_ref, rel=TOL[dtype]["rtol"])
+        np.testing.assert_allclose(g, g_ref, **TOL[dtype])
+
+
+def _optimizer(kind, theta):
+    if kind == "adam":
+        return AdamState(theta.size, theta.dtype, 0.01, 0.9, 0.999, 1e-8)
+    return SGDState(theta.size, theta.dtype, 0.05, "constant", 0.9, kind == "nesterov", 0.5)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["adam", "sgd", "nesterov"])
+@pytest.mark.parametrize("batch_size", [1, 4, 7, 23, 50])
+def test_epoch_matches_reference(backend, dtype, kind, batch_size):
+    # 23 samples: most batch sizes leave a partial last batch.
+    net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True)
+    order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
+    results = []
+    for name in ("numpy", backend):
+        theta = theta0.copy()
+        opt = _optimizer(kind, theta)
+        losses = [
+            get_backend(name).epoch(net, theta, opt, data, order, batch_size, 1e-3, {})
+            for _ in range(3)
+        ]
+        results.append((theta, losses, opt))
+    (t_ref, l_ref, o_ref), (t_fast, l_fast, o_fast) = results
+    np.testing.assert_allclose(t_fast, t_ref, **TOL[dtype])
+    np.testing.assert_allclose(l_fast, l_ref, rtol=TOL[dtype]["rtol"] * 10)
+    assert o_fast.t == o_ref.t
+    for a, b in zip(o_fast.buffers, o_ref.buffers):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("backend", ["numpy"] + COMPILED)
+@pytest.mark.parametrize("units,hidden,loss", NETS)
+def test_gradient_matches_finite_differences(backend, units, hidden, loss):
+    net, theta, data = make_problem(units, hidden, loss, np.float64, n=9, weighted=True)
+    be = get_backend(backend)
+    grad = np.empty_like(theta)
+    be.loss_grad(net, theta, data, 0.1, grad)
+    scratch = np.empty_like(theta)
+    # scikit-learn's squared-error loss averages over outputs while its
+    # gradient sums over them: the gradient is that of
+    # loss(alpha) + (n_outputs - 1) * loss(alpha=0). Other losses: extra = 0.
+    extra = units[-1] - 1 if loss == "squared_error" else 0
+
+    def objective(t):
+        value = be.loss_grad(net, t, data, 0.1, scratch)
+        return value + extra * be.loss_grad(net, t, data, 0.0, scratch)
+
+    numeric = np.empty_like(theta)
+    eps = 1e-6
+    for i in range(theta.size):
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        numeric[i] = (objective(plus) - objective(minus)) / (2 * eps)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_tiny_network_gradient_by_hand():
+    # One input, one logistic hidden unit, identity output, squared error.
+    net = NetworkSpec.from_units([1, 1, 1], "logistic", "squared_error")
+    theta = np.array([0.5, -2.0, 0.1, 0.3])  # w1, w2, b1, b2
+    data = make_train_data(np.array([[2.0]]), np.array([[1.0]]), None, np.float64)
+    h = 1 / (1 + np.exp(-(2.0 * 0.5 + 0.1)))
+    p = -2.0 * h + 0.3
+    d2 = p - 1.0
+    d1 = d2 * -2.0 * h * (1 - h)
+    expected = np.array([d1 * 2.0, d2 * h, d1, d2])
+    for name in ["numpy"] + COMPILED:
+        grad = np.empty(4)
+        loss = get_backend(name).loss_grad(net, theta, data, 0.0, grad)
+        assert loss == pytest.approx(0.5 * d2**2)
+        np.testing.assert_allclose(grad, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_estimator_backends_agree(backend, dtype):
+    # Whole fits through the estimator: odd sizes, batch not dividing n,
+    # read-only and non-contiguous input.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(101, 14)).astype(dtype)
+    y = rng.randint(3, size=101)
+    X_nc = np.asfortranarray(X)[:, ::1]
+    X_ro = X.copy()
+    X_ro.setflags(write=False)
+    params = dict(hidden_layer_sizes=(9, 5), batch_size=16, max_iter=4, random_state=0, tol=0)
+    ref = MLPClassifier(backend="numpy", **params).fit(X, y)
+    for Xin in (X, X_nc, X_ro, np.asfortranarray(X)):
+        fast = MLPClassifier(backend=backend, **params).fit(Xin, y)
+        np.testing.assert_allclose(fast.loss_curve_, ref.loss_curve_, rtol=TOL[dtype]["rtol"] * 10)
+        for a, b in zip(fast.coefs_, ref.coefs_):
+            assert a.dtype == dtype
+            np.testing.assert_allclose(a, b, rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
+        np.testing.assert_allclose(fast.predict_proba(Xin), ref.predict_proba(X), **TOL[dtype])
+    reg_ref = MLPRegressor(backend="numpy", solver="lbfgs", max_iter=20, random_state=0).fit(X, X[:, 0])
+    reg = MLPRegressor(backend=backend, solver="lbfgs", max_iter=20, random_state=0).fit(X, X[:, 0])
+    np.testing.assert_allclose(reg.predict(X), reg_ref.predict(X), rtol=TOL[dtype]["rtol"] * 100, atol=1e-4)
+
+
+def test_predict_in_chunks(monkeypatch):
+    import fastnn.backends._cython as cy
+
+    rng = np.random.RandomState(0)
+    net, theta, data = make_problem([5, 4, 3], "relu", "log_loss", np.float64, n=50)
+    whole = get_backend("cython").forward(net, theta, data.X)
+    monkeypatch.setattr(cy, "PREDICT_CHUNK", 7)
+    np.testing.assert_allclose(get_backend("cython").forward(net, theta, data.X), whole)
+    assert rng is not None
+
+
+def test_large_x_is_not_copied():
+    X = np.random.RandomState(0).normal(size=(50, 4)).astype(np.float32)
+    assert as_compute_input(X, np.float32) is X

@@ -1,0 +1,123 @@
+"""Bad input gives a clear error naming the problem, checked before compiled code."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastnn import MLPClassifier, MLPRegressor
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(30, 4))
+y = rng.randint(2, size=30)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize(
+    "X_bad,match",
+    [
+        (np.where(np.arange(120).reshape(30, 4) == 5, np.nan, X), "NaN"),
+        (np.where(np.arange(120).reshape(30, 4) == 7, np.inf, X), "infinity"),
+        (X[:, 0], "Expected 2D array"),
+        (X[:, :, None], "dim 3"),
+        (np.empty((0, 4)), "0 sample"),
+        (np.empty((30, 0)), "0 feature"),
+    ],
+)
+def test_bad_X(cls, X_bad, match):
+    with pytest.raises(ValueError, match=match):
+        cls(max_iter=2).fit(X_bad, y[: len(X_bad)] if X_bad.ndim else y)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_mismatched_lengths_and_bad_weights(cls):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        cls(max_iter=2).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        cls(max_iter=2).fit(X, y, sample_weight=np.r_[-1.0, np.ones(29)])
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        cls(max_iter=2).fit(X, y, sample_weight=np.ones(7))
+    with pytest.raises(ValueError, match="NaN"):
+        cls(max_iter=2).fit(X, np.r_[np.nan, y[1:]])
+
+
+def test_one_sample_and_one_class():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPClassifier(max_iter=2).fit(X, np.zeros(30))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPClassifier(max_iter=2).fit(X[:1], y[:1])
+    reg = MLPRegressor(max_iter=2).fit(X[:1], [1.0])
+    assert reg.predict(X[:3]).shape == (3,)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        MLPRegressor(early_stopping=True).fit(X[:5], np.arange(5.0))
+
+
+def test_partial_fit_label_errors():
+    clf = MLPClassifier()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
+        clf.partial_fit(X, np.r_[2, y[1:]])
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="does not support early_stopping"):
+        MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(AttributeError, match="partial_fit"):
+        MLPRegressor(solver="lbfgs").partial_fit(X, y)
+
+
+def test_warm_start_label_and_shape_errors():
+    clf = MLPClassifier(warm_start=True, max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
+        clf.fit(X, np.r_[2, y[1:]])
+    clf.set_params(hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match="layer sizes"):
+        clf.fit(X, y)
+
+
+def test_predict_errors():
+    clf = MLPClassifier(max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(np.full((2, 4), np.nan))
+    with pytest.raises(ValueError, match="could not convert|dtype"):
+        clf.predict(np.array([["a", "b", "c", "d"]]))
+
+
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        (dict(backend="gpu-please"), "backend"),
+        (dict(hidden_layer_sizes=(5, 0)), "hidden_layer_sizes must be > 0"),
+        (dict(hidden_layer_sizes=(5, -1)), "hidden_layer_sizes must be > 0"),
+        (dict(activation="swish"), "activation"),
+        (dict(solver="rmsprop"), "solver"),
+        (dict(alpha=-1.0), "alpha"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(learning_rate_init=0.0), "learning_rate_init"),
+        (dict(max_iter=0), "max_iter"),
+        (dict(momentum=2.0), "momentum"),
+        (dict(beta_1=1.0), "beta_1"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+    ],
+)
+def test_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_poisson_needs_nonnegative_y():
+    with pytest.raises(ValueError, match="negative"):
+        MLPRegressor(loss="poisson").fit(X, X[:, 0])
+
+
+def test_sparse_bad_input():
+    Xs = sp.csr_matrix(X)
+    Xs.data[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        MLPClassifier(max_iter=2).fit(Xs, y)
+    # Other sparse formats are converted to CSR, never densified by fastnn.
+    dia = MLPClassifier(max_iter=2, random_state=0).fit(sp.coo_matrix(X).todia(), y)
+    csr = MLPClassifier(max_iter=2, random_state=0).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(dia.coefs_[0], csr.coefs_[0])
