@@ -1,5 +1,6 @@
 """The scikit-learn contract beyond the conformance suite."""
 
+import inspect
 import os
 import pickle
 import signal
@@ -35,8 +36,6 @@ def test_same_parameters_as_sklearn():
         assert mine.pop("backend") == "auto"
         assert mine == ref
         # Same positional order (loss first for the regressor).
-        import inspect
-
         names = list(inspect.signature(ours).parameters)
         assert names[: len(ref)] == list(inspect.signature(theirs).parameters)
 
