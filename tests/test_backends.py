@@ -173,6 +173,6 @@ def test_predict_in_chunks(monkeypatch):
     np.testing.assert_allclose(get_backend("cython").forward(net, theta, data.X), whole)
 
 
-def test_large_x_is_not_copied():
+def test_c_contiguous_x_of_the_right_dtype_is_not_copied():
     X = np.random.RandomState(0).normal(size=(50, 4)).astype(np.float32)
     assert as_compute_input(X, np.float32) is X

@@ -14,7 +14,7 @@ PREDICT_CHUNK = 4096
 
 
 def _input_args(X):
-    """(values, indices, indptr, n_features) of a dense array or CSR matrix."""
+    """(values, indices, indptr, n_features) of a dense array or a CSRInput."""
     if isinstance(X, CSRInput):
         return X.data, X.indices, X.indptr, X.shape[1]
     return X.reshape(-1), _NO_INDEX, _NO_INDEX, X.shape[1]
