@@ -12,13 +12,17 @@ multiplied in the first layer, by sparse x dense loops.
 """
 
 from cython cimport floating
+from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.string cimport memcpy, memset
 
 from _blas cimport gemm, sumsq
 from _activations cimport bias_activation, mul_derivative
 from _losses cimport sample_loss, finish_loss
-from _updates cimport sgd_step, adam_step, OPT_SGD, OPT_ADAM
+from _updates cimport sgd_step, adam_rate, adam_step, OPT_SGD, OPT_ADAM
+
+cdef extern from "_threads.h":
+    int fastnn_max_threads() noexcept nogil
 
 import numpy as np
 
@@ -64,18 +68,6 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
     for l in range(1, net.n_layers + 1):
         net.act_size += units[l]
     return net
-
-
-def workspace_size(const Py_ssize_t[::1] units, Py_ssize_t max_batch, bint gather):
-    """Number of elements of the ``work`` buffer for batches of ``max_batch`` rows.
-
-    Holds every layer's outputs and deltas, plus room to gather dense input
-    rows when ``gather``.
-    """
-    cdef Py_ssize_t l, s = 0
-    for l in range(1, units.shape[0]):
-        s += units[l]
-    return max_batch * (2 * s + (units[0] if gather else 0))
 
 
 cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
@@ -136,13 +128,19 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     return xin
 
 
-cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
-                            Py_ssize_t start, Py_ssize_t nb, const floating* theta,
-                            floating* grad, floating* acts, floating* deltas,
-                            floating* xbuf, Py_ssize_t max_batch,
-                            double alpha) noexcept nogil:
-    """Loss of one batch (L2 term included) and its gradient written to ``grad``."""
-    cdef Py_ssize_t L = net.n_layers, l, r, i, j, k, p
+cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
+                          Py_ssize_t start, Py_ssize_t nb, const floating* theta,
+                          floating* grad, floating* acts, floating* deltas,
+                          floating* xbuf, Py_ssize_t max_batch,
+                          double* sw_sum) noexcept nogil:
+    """Summed loss of the rows and their summed gradient, written to ``grad``.
+
+    Nothing is averaged or penalised yet (see ``finish_grad``), so the rows of
+    one mini-batch can be split between threads and the parts added up.
+    Returns the weighted sum of per-sample losses; ``sw_sum`` gets the sum of
+    the weights.
+    """
+    cdef Py_ssize_t L = net.n_layers, l, r, i, j, p
     cdef Py_ssize_t n_out = net.units[L], n_in, n_cur
     cdef const floating* X = <const floating*>d.values
     cdef const floating* Y = <const floating*>d.Y
@@ -157,8 +155,8 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     cdef floating* gr
     cdef const floating* dr
     cdef Py_ssize_t off = 0
-    cdef double total = 0.0, sw_sum = 0.0, l2 = 0.0, wr
-    cdef floating eps, alpha_f, sw_f, v
+    cdef double total = 0.0, weights = 0.0, wr
+    cdef floating eps, v
     if floating is float:
         eps = 1.1920928955078125e-07
     else:
@@ -175,14 +173,12 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
         i = sample_at(rows, start, r)
         wr = sw[i] if sw != NULL else 1.0
         total += wr * sample_loss(P + r * n_out, Y + i * n_out, n_out, net.loss, eps)
-        sw_sum += wr
+        weights += wr
         for j in range(n_out):
             D[r * n_out + j] = P[r * n_out + j] - Y[i * n_out + j]
             if sw != NULL:
                 D[r * n_out + j] = D[r * n_out + j] * sw[i]
 
-    alpha_f = <floating>alpha
-    sw_f = <floating>sw_sum
     for l in range(L - 1, -1, -1):
         n_in = net.units[l]
         n_cur = net.units[l + 1]
@@ -205,18 +201,11 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             # gW = A.T @ D
             gemm(True, False, <int>n_in, <int>n_cur, <int>nb, <floating>1.0,
                  a_in, <int>n_in, D, <int>n_cur, <floating>0.0, gW, <int>n_cur)
-        # gW = (gW + alpha * W) / sw_sum, and sum(W ** 2) for the loss's L2 term.
-        if alpha != 0:
-            l2 += sumsq(W, <int>(n_in * n_cur))
-        for k in range(n_in * n_cur):
-            gW[k] = (gW[k] + alpha_f * W[k]) / sw_f
-        # gb = D.sum(axis=0) / sw_sum
+        # gb = D.sum(axis=0)
         memset(gb, 0, n_cur * sizeof(floating))
         for r in range(nb):
             for j in range(n_cur):
                 gb[j] = gb[j] + D[r * n_cur + j]
-        for j in range(n_cur):
-            gb[j] = gb[j] / sw_f
         if l > 0:
             # D_prev = (D @ W.T) * act'(A_prev)
             gemm(False, True, <int>nb, <int>n_in, <int>n_cur, <floating>1.0,
@@ -227,7 +216,159 @@ cdef double batch_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             for r in range(nb):
                 mul_derivative(D + r * n_in, P + r * n_in, n_in, net.acts[l - 1])
 
-    return finish_loss(total, sw_sum, n_out, net.loss) + 0.5 * alpha * l2 / sw_sum
+    sw_sum[0] = weights
+    return total
+
+
+cdef struct Parts:
+    # One mini-batch split by rows between threads (see ``part_loss_grad``).
+    Py_ssize_t n_threads
+    Py_ssize_t per_max          # most rows one thread takes: its buffers' stride
+    Py_ssize_t thread_work      # workspace elements of one thread
+    Py_ssize_t n_params
+    Py_ssize_t n_coef           # theta[:n_coef] are weights (L2-penalised)
+    void* work                  # n_threads blocks of outputs, deltas, gathered rows
+    void* grads                 # n_threads - 1 gradient buffers; thread 0 uses grad
+    double* stats               # per thread: loss sum, weight sum, sum(W ** 2)
+
+
+cdef struct Step:
+    # The optimizer update applied after a batch's gradient is complete.
+    int solver                  # OPTIMIZERS code, or -1 for no update
+    double lr, momentum, beta_1, beta_2, eps
+    bint nesterov
+    void* state_1
+    void* state_2
+
+
+cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_threads,
+                      Py_ssize_t n_params, floating* work, double* stats):
+    cdef Parts p
+    cdef Py_ssize_t l, n_features = net.units[0]
+    p.n_threads = n_threads
+    p.per_max = (max_batch + n_threads - 1) // n_threads
+    p.thread_work = p.per_max * (2 * net.act_size + (n_features if gather else 0))
+    p.n_params = n_params
+    p.n_coef = 0
+    for l in range(net.n_layers):
+        p.n_coef += net.units[l] * net.units[l + 1]
+    p.work = work
+    p.grads = work + n_threads * p.thread_work
+    p.stats = stats
+    return p
+
+
+def workspace_size(const Py_ssize_t[::1] units, Py_ssize_t max_batch, bint gather,
+                   Py_ssize_t n_threads=1, Py_ssize_t n_params=0):
+    """Number of elements of the ``work`` buffer of ``epoch`` and ``loss_grad``.
+
+    Each of ``n_threads`` threads holds every layer's outputs and deltas for
+    its share of a ``max_batch``-row batch (plus room to gather dense input
+    rows when ``gather``), and every thread but the first its own gradient.
+    """
+    cdef Py_ssize_t l, s = 0
+    cdef Py_ssize_t per = (max_batch + n_threads - 1) // n_threads
+    for l in range(1, units.shape[0]):
+        s += units[l]
+    return n_threads * per * (2 * s + (units[0] if gather else 0)) + (n_threads - 1) * n_params
+
+
+cdef inline floating* part_grad(Parts* p, floating* grad, Py_ssize_t k) noexcept nogil:
+    return grad if k == 0 else <floating*>p.grads + (k - 1) * p.n_params
+
+
+cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
+                         Py_ssize_t nb, Py_ssize_t k, const floating* theta,
+                         floating* grad, Parts* p) noexcept nogil:
+    """Thread ``k``'s share of a batch: its rows' summed loss and gradient."""
+    cdef Py_ssize_t per = (nb + p.n_threads - 1) // p.n_threads
+    cdef Py_ssize_t lo = k * per, cnt = min(per, nb - lo)
+    cdef floating* acts = <floating*>p.work + k * p.thread_work
+    cdef floating* deltas = acts + p.per_max * net.act_size
+    cdef floating* xbuf = deltas + p.per_max * net.act_size
+    p.stats[3 * k] = 0
+    p.stats[3 * k + 1] = 0
+    if cnt > 0:
+        p.stats[3 * k] = raw_loss_grad(net, d, rows, start + lo, cnt, theta,
+                                       part_grad(p, grad, k), acts, deltas, xbuf,
+                                       p.per_max, &p.stats[3 * k + 1])
+
+
+cdef inline Py_ssize_t slice_start(Py_ssize_t k, Py_ssize_t n_threads,
+                                   Py_ssize_t n) noexcept nogil:
+    # Thread k's slice of the parameters, cut at multiples of 16 for SIMD.
+    if k >= n_threads:
+        return n
+    return (k * n // n_threads) // 16 * 16
+
+
+cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floating* grad,
+                           Parts* p, Step* s, double alpha, double sw_sum) noexcept nogil:
+    """Thread ``k``'s slice of the parameters: complete the gradient, then step.
+
+    The gradient is the sum of the threads' parts, plus ``alpha * W`` on
+    weights, divided by the batch's weight sum (scikit-learn's order of
+    operations). ``sum(W ** 2)`` over the slice's weights goes to the stats.
+    """
+    cdef Py_ssize_t per = (nb + p.n_threads - 1) // p.n_threads
+    cdef Py_ssize_t n_parts = (nb + per - 1) // per
+    cdef Py_ssize_t lo = slice_start(k, p.n_threads, p.n_params)
+    cdef Py_ssize_t hi = slice_start(k + 1, p.n_threads, p.n_params)
+    cdef Py_ssize_t a, b, i, q, c_end
+    cdef floating alpha_f = <floating>alpha, sw_f = <floating>sw_sum
+    cdef floating* part
+    cdef double l2 = 0.0
+    if alpha != 0 and lo < p.n_coef:
+        l2 = sumsq(theta + lo, <int>(min(hi, p.n_coef) - lo))
+    p.stats[3 * k + 2] = l2
+    # Blocks small enough to stay in L1 between completing and stepping.
+    a = lo
+    while a < hi:
+        b = min(a + 2048, hi)
+        for q in range(1, n_parts):
+            part = part_grad(p, grad, q)
+            for i in range(a, b):
+                grad[i] = grad[i] + part[i]
+        c_end = max(a, min(b, p.n_coef))
+        for i in range(a, c_end):
+            grad[i] = (grad[i] + alpha_f * theta[i]) / sw_f
+        for i in range(c_end, b):
+            grad[i] = grad[i] / sw_f
+        if s.solver == OPT_SGD:
+            sgd_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.lr,
+                     s.momentum, s.nesterov)
+        elif s.solver == OPT_ADAM:
+            adam_step(theta + a, grad + a, <floating*>s.state_1 + a,
+                      <floating*>s.state_2 + a, b - a, s.lr, s.beta_1, s.beta_2, s.eps)
+        a = b
+
+
+cdef double batch_step(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
+                       Py_ssize_t nb, floating* theta, floating* grad, Parts* p,
+                       Step* s, double alpha) noexcept nogil:
+    """Gradient of one batch, split by rows between threads, then the update.
+
+    Returns the batch loss (L2 term included), as scikit-learn computes it.
+    With one thread no parallel region is entered.
+    """
+    cdef Py_ssize_t k, T = p.n_threads
+    cdef double total = 0.0, sw_sum = 0.0, l2 = 0.0
+    if T == 1:
+        part_loss_grad(net, d, rows, start, nb, 0, theta, grad, p)
+    else:
+        for k in prange(T, num_threads=T, schedule="static", chunksize=1):
+            part_loss_grad(net, d, rows, start, nb, k, theta, grad, p)
+    for k in range(T):
+        total = total + p.stats[3 * k]
+        sw_sum = sw_sum + p.stats[3 * k + 1]
+    if T == 1:
+        part_finish_step(0, nb, theta, grad, p, s, alpha, sw_sum)
+    else:
+        for k in prange(T, num_threads=T, schedule="static", chunksize=1):
+            part_finish_step(k, nb, theta, grad, p, s, alpha, sw_sum)
+    for k in range(T):
+        l2 = l2 + p.stats[3 * k + 2]
+    return finish_loss(total, sw_sum, net.units[net.n_layers], net.loss) + 0.5 * alpha * l2 / sw_sum
 
 
 cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
@@ -243,6 +384,11 @@ cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indice
     return d
 
 
+def max_threads():
+    """Threads an OpenMP parallel region would use now (1 without OpenMP)."""
+    return fastnn_max_threads()
+
+
 def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
           const floating[:, ::1] Y, const floating[::1] sample_weight,
@@ -252,7 +398,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha,
           int solver, const double[::1] hyper, floating[::1] state_1,
           floating[::1] state_2, Py_ssize_t[::1] step,
-          floating[::1] grad, floating[::1] work):
+          floating[::1] grad, floating[::1] work, int n_threads=1):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
@@ -283,6 +429,10 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         Adam's step count, updated in place after every batch.
     grad, work : ndarray
         Scratch buffers of ``n_params`` and ``workspace_size(...)`` elements.
+    n_threads : int
+        Threads sharing each mini-batch by rows. BLAS must then run
+        single-threaded (the caller's job). The result depends on it only
+        through the order of floating-point sums.
 
     Returns
     -------
@@ -298,40 +448,48 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef const Py_ssize_t* rows = &order[0] if order.shape[0] > 0 else NULL
     cdef Py_ssize_t start, nb, b = 0, t = step[0]
     cdef Py_ssize_t bs = min(batch_size, n)
-    cdef double acc = 0.0, lr = hyper[0]
-    cdef floating* acts_buf = &work[0]
-    cdef floating* deltas_buf = acts_buf + bs * net.act_size
-    cdef floating* xbuf = deltas_buf + bs * net.act_size
+    cdef double acc = 0.0
     cdef bint gather = d.indices == NULL and rows != NULL
+    cdef double[::1] stats = np.zeros(3 * max(n_threads, 1))
+    cdef Parts parts
+    cdef Step s
 
+    if n_threads < 1:
+        raise ValueError("n_threads must be at least 1")
     if order.shape[0] not in (0, n):
         raise ValueError("order must have one entry per sample")
     if grad.shape[0] != n_params or state_1.shape[0] != n_params:
         raise ValueError("grad and optimizer buffers must match theta")
     if solver == OPT_ADAM and state_2.shape[0] != n_params:
         raise ValueError("adam needs two moment buffers")
-    if work.shape[0] < workspace_size(units, bs, gather):
+    if work.shape[0] < workspace_size(units, bs, gather, n_threads, n_params):
         raise ValueError("workspace too small")
+    parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
+    s.solver = solver
+    s.lr = hyper[0]
+    s.momentum = hyper[1]
+    s.nesterov = hyper[2] != 0
+    s.beta_1 = hyper[3]
+    s.beta_2 = hyper[4]
+    s.eps = hyper[5]
+    s.state_1 = &state_1[0]
+    s.state_2 = &state_2[0] if state_2.shape[0] > 0 else NULL
     with nogil:
         start = 0
         while start < n:
             nb = min(bs, n - start)
-            acc += nb * batch_loss_grad(&net, &d, rows, start, nb, &theta[0], &grad[0],
-                                        acts_buf, deltas_buf, xbuf, bs, alpha)
-            if solver == OPT_SGD:
-                sgd_step(&theta[0], &grad[0], &state_1[0], n_params, hyper[0], hyper[1],
-                         hyper[2] != 0)
-            else:
+            if solver == OPT_ADAM:
                 t += 1
-                lr = adam_step(&theta[0], &grad[0], &state_1[0], &state_2[0], n_params,
-                               t, hyper[0], hyper[3], hyper[4], hyper[5])
-                step[0] = t
+                s.lr = adam_rate(t, hyper[0], hyper[3], hyper[4])
+            acc += nb * batch_step(&net, &d, rows, start, nb, &theta[0], &grad[0],
+                                   &parts, &s, alpha)
+            step[0] = t
             start += nb
             b += 1
             if b % SIGNAL_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
-    return acc, lr
+    return acc, s.lr
 
 
 def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
@@ -340,22 +498,44 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
               const floating[::1] theta,
               const Py_ssize_t[::1] units, const int[::1] acts,
               const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
-              double alpha, floating[::1] grad, floating[::1] work):
-    """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
+              double alpha, floating[::1] grad, floating[::1] work, int n_threads=1):
+    """Full-batch loss (L2 included) and its gradient, written to ``grad``.
+
+    ``work`` holds ``workspace_size(units, n_samples, False, n_threads,
+    n_params)`` elements; with ``n_threads > 1`` the rows are split between
+    threads and BLAS must run single-threaded.
+    """
     cdef Net net = make_net(units, acts, coef_off, bias_off, loss)
-    cdef Py_ssize_t n = Y.shape[0]
+    cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
     cdef double value
-    cdef floating* acts_buf = &work[0]
-    if grad.shape[0] != theta.shape[0]:
+    cdef double[::1] stats = np.zeros(3 * max(n_threads, 1))
+    cdef Parts parts
+    cdef Step s
+    if n_threads < 1:
+        raise ValueError("n_threads must be at least 1")
+    if grad.shape[0] != n_params:
         raise ValueError("grad must match theta")
-    if work.shape[0] < workspace_size(units, n, False):
+    if work.shape[0] < workspace_size(units, n, False, n_threads, n_params):
         raise ValueError("workspace too small")
+    parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0])
+    s.solver = -1
     with nogil:
-        value = batch_loss_grad(&net, &d, NULL, 0, n, &theta[0], &grad[0], acts_buf,
-                                acts_buf + n * net.act_size, NULL, n, alpha)
+        # theta is only read: no update follows (solver -1).
+        value = batch_step(&net, &d, NULL, 0, n, <floating*>&theta[0], &grad[0],
+                           &parts, &s, alpha)
     return value
+
+
+cdef void forward_chunk(Net* net, Data* d, Py_ssize_t c, Py_ssize_t chunk, Py_ssize_t n,
+                        const floating* theta, floating* work, floating* out) noexcept nogil:
+    """Network output of rows ``[c * chunk, (c + 1) * chunk)`` into ``out``."""
+    cdef Py_ssize_t start = c * chunk, nb = min(chunk, n - start)
+    cdef Py_ssize_t n_out = net.units[net.n_layers]
+    forward_batch(net, d, NULL, start, nb, theta, work, NULL, chunk)
+    memcpy(out + start * n_out, work + chunk * (net.act_size - n_out),
+           nb * n_out * sizeof(floating))
 
 
 def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
@@ -363,27 +543,31 @@ def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             const floating[::1] theta,
             const Py_ssize_t[::1] units, const int[::1] acts,
             const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
-            floating[:, ::1] out, floating[::1] work):
+            floating[:, ::1] out, floating[::1] work, int n_threads=1):
     """Network output (after the output activation) for every row, into ``out``.
 
-    Rows are processed in chunks of ``len(work) // (2 * sum(units[1:]))``.
+    Rows go in chunks of ``len(work) // (n_threads * sum(units[1:]))``,
+    shared out between ``n_threads`` threads (BLAS must then run
+    single-threaded).
     """
     cdef Net net = make_net(units, acts, coef_off, bias_off, 0)
-    cdef Py_ssize_t n = out.shape[0], n_out = out.shape[1], start, nb, r
-    cdef Py_ssize_t chunk = work.shape[0] // (2 * net.act_size)
+    cdef Py_ssize_t n = out.shape[0], n_out = out.shape[1], c, n_chunks
+    cdef Py_ssize_t chunk = work.shape[0] // (max(n_threads, 1) * net.act_size)
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, NULL,
                             theta[:0])
-    cdef floating* last
+    if n_threads < 1:
+        raise ValueError("n_threads must be at least 1")
     if n_out != units[units.shape[0] - 1]:
         raise ValueError("out has the wrong number of columns")
     if chunk < 1:
         raise ValueError("workspace too small")
+    n_chunks = (n + chunk - 1) // chunk
     with nogil:
-        start = 0
-        while start < n:
-            nb = min(chunk, n - start)
-            forward_batch(&net, &d, NULL, start, nb, &theta[0], &work[0], NULL, chunk)
-            last = &work[0] + chunk * (net.act_size - n_out)
-            memcpy(&out[start, 0], last, nb * n_out * sizeof(floating))
-            start += nb
+        if n_threads == 1 or n_chunks == 1:
+            for c in range(n_chunks):
+                forward_chunk(&net, &d, c, chunk, n, &theta[0], &work[0], &out[0, 0])
+        else:
+            for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
+                forward_chunk(&net, &d, c, chunk, n, &theta[0],
+                              &work[0] + threadid() * chunk * net.act_size, &out[0, 0])
     return np.asarray(out)

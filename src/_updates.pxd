@@ -1,5 +1,5 @@
-# Optimizer steps over the flat parameter buffer (scikit-learn's formulas).
-# Codes come from fastnn/_registry.py (OPTIMIZERS).
+# Optimizer steps over a slice of the flat parameter buffer (scikit-learn's
+# formulas). Codes come from fastnn/_registry.py (OPTIMIZERS).
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf, pow
 
@@ -22,12 +22,17 @@ cdef inline void sgd_step(floating* theta, const floating* g, floating* vel,
         theta[i] = theta[i] + u
 
 
-cdef inline double adam_step(floating* theta, const floating* g, floating* m,
-                             floating* v, Py_ssize_t n, Py_ssize_t t, double lr_init,
-                             double beta_1, double beta_2, double eps) noexcept nogil:
-    """One Adam step at step count t (1-based); returns the bias-corrected rate."""
+cdef inline double adam_rate(Py_ssize_t t, double lr_init, double beta_1,
+                             double beta_2) noexcept nogil:
+    """Adam's bias-corrected step size at step count t (1-based)."""
+    return lr_init * sqrt(1 - pow(beta_2, <double>t)) / (1 - pow(beta_1, <double>t))
+
+
+cdef inline void adam_step(floating* theta, const floating* g, floating* m,
+                           floating* v, Py_ssize_t n, double lr, double beta_1,
+                           double beta_2, double eps) noexcept nogil:
+    """One Adam step with the bias-corrected rate ``lr`` (see ``adam_rate``)."""
     cdef Py_ssize_t i
-    cdef double lr = lr_init * sqrt(1 - pow(beta_2, <double>t)) / (1 - pow(beta_1, <double>t))
     cdef floating b1 = <floating>beta_1, b2 = <floating>beta_2
     cdef floating c1 = <floating>(1 - beta_1), c2 = <floating>(1 - beta_2)
     cdef floating e = <floating>eps, neg_lr = <floating>(-lr), gi
@@ -39,4 +44,3 @@ cdef inline double adam_step(floating* theta, const floating* g, floating* m,
             theta[i] = theta[i] + neg_lr * m[i] / (sqrtf(v[i]) + e)
         else:
             theta[i] = theta[i] + neg_lr * m[i] / (sqrt(v[i]) + e)
-    return lr

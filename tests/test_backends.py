@@ -8,6 +8,7 @@ from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn._init import sklearn_uniform_init
 from fastnn._network import NetworkSpec
 from fastnn._optimizers import AdamState, SGDState
+from fastnn.backends import _cython
 from fastnn.backends._data import as_compute_input, make_train_data
 
 COMPILED = ["cython"]
@@ -22,6 +23,13 @@ NETS = [
     ([5, 13, 2], "identity", "squared_error"),
     ([5, 6, 3], "tanh", "poisson"),
 ]
+
+
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def n_threads(request, monkeypatch):
+    """Force the compiled kernels' thread count (one batch split by rows)."""
+    monkeypatch.setattr(_cython, "_n_threads", lambda net, rows: request.param)
+    return request.param
 
 
 def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False):
@@ -49,7 +57,8 @@ def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighte
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("units,hidden,loss", NETS)
 @pytest.mark.parametrize("sparse", [False, True])
-def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, loss, sparse):
+def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, loss, sparse,
+                                              n_threads):
     ref, fast = get_backend("numpy"), get_backend(backend)
     for weighted in (False, True):
         net, theta, data = make_problem(units, hidden, loss, dtype, sparse=sparse, weighted=weighted)
@@ -74,9 +83,11 @@ def _optimizer(kind, theta):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["adam", "sgd", "nesterov"])
 @pytest.mark.parametrize("batch_size", [1, 4, 7, 23, 50])
-def test_epoch_matches_reference(backend, dtype, kind, batch_size):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, n_threads):
     # 23 samples: most batch sizes leave a partial last batch.
-    net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True)
+    net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True,
+                                     sparse=sparse)
     order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
     results = []
     for name in ("numpy", backend):
@@ -97,7 +108,7 @@ def test_epoch_matches_reference(backend, dtype, kind, batch_size):
 
 @pytest.mark.parametrize("backend", ["numpy"] + COMPILED)
 @pytest.mark.parametrize("units,hidden,loss", NETS)
-def test_gradient_matches_finite_differences(backend, units, hidden, loss):
+def test_gradient_matches_finite_differences(backend, units, hidden, loss, n_threads):
     net, theta, data = make_problem(units, hidden, loss, np.float64, n=9, weighted=True)
     be = get_backend(backend)
     grad = np.empty_like(theta)
@@ -164,13 +175,28 @@ def test_estimator_backends_agree(backend, dtype):
     np.testing.assert_allclose(reg.predict(X), reg_ref.predict(X), rtol=TOL[dtype]["rtol"] * 100, atol=1e-4)
 
 
-def test_predict_in_chunks(monkeypatch):
-    import fastnn.backends._cython as cy
-
+def test_predict_in_chunks(monkeypatch, n_threads):
     net, theta, data = make_problem([5, 4, 3], "relu", "log_loss", np.float64, n=50)
-    whole = get_backend("cython").forward(net, theta, data.X)
-    monkeypatch.setattr(cy, "PREDICT_CHUNK", 7)
+    whole = get_backend("numpy").forward(net, theta, data.X)
+    monkeypatch.setattr(_cython, "PREDICT_CHUNK", 7)
     np.testing.assert_allclose(get_backend("cython").forward(net, theta, data.X), whole)
+
+
+def test_threads_share_a_batch_by_rows():
+    # The thread count is picked by the amount of work: tiny batches stay on
+    # one thread, large ones use every core OpenMP allows.
+    from fastnn.backends._threads import n_threads_for
+
+    assert n_threads_for(4, rows=64, n_weights=771) == 1
+    assert n_threads_for(4, rows=256, n_weights=235_000) == min(4, _threads_cores())
+    assert n_threads_for(1, rows=256, n_weights=235_000) == 1
+    assert n_threads_for(8, rows=2, n_weights=10**7) <= 2
+
+
+def _threads_cores():
+    from fastnn.backends._threads import available_cores
+
+    return available_cores()
 
 
 def test_c_contiguous_x_of_the_right_dtype_is_not_copied():

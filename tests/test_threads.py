@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info
 
 from fastnn import MLPClassifier, MLPRegressor
 
@@ -79,3 +80,38 @@ def test_gil_is_released_during_an_epoch():
     stall, total = _longest_stall(fit)
     assert total > 0.2, "the epoch finished too fast to observe"
     assert stall < 0.25 * total
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_blas_is_single_threaded_while_our_threads_run(monkeypatch, in_thread):
+    # Our threads each call BLAS on their share of a batch: BLAS's own pool
+    # must stay off meanwhile, and get its setting back afterwards, also
+    # when the fit runs in a Python thread other than the main one.
+    from fastnn import _mlp
+    from fastnn.backends import _cython
+
+    monkeypatch.setattr(_cython, "_n_threads", lambda net, rows: 2)
+    seen = []
+    epoch = _mlp.epoch
+
+    def spy(*args):
+        seen.append(_blas_threads())
+        return epoch(*args)
+
+    monkeypatch.setattr(_mlp, "epoch", spy)
+    before = _blas_threads()
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    out = {}
+    if in_thread:
+        worker = threading.Thread(target=_fit, args=(est, out, "clf"))
+        worker.start()
+        worker.join()
+    else:
+        _fit(est, out, "clf")
+    assert "clf" in out
+    assert seen and all(n == [1] * len(before) for n in seen)
+    assert _blas_threads() == before

@@ -6,6 +6,7 @@ from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
 from ._data import CSRInput
+from ._threads import n_threads_for, single_threaded_blas
 
 _NO_INDEX = np.empty(0, dtype=np.intp)
 
@@ -31,6 +32,11 @@ def _weights(data):
     return data.sample_weight
 
 
+def _n_threads(net, rows):
+    n_weights = sum(a * b for a, b in zip(net.units[:-1], net.units[1:]))
+    return n_threads_for(_mlp.max_threads(), rows, n_weights)
+
+
 class CythonBackend(Backend):
     """Cython + BLAS kernels; a whole epoch per call, without the GIL."""
 
@@ -39,23 +45,29 @@ class CythonBackend(Backend):
     def forward(self, net, theta, X):
         n = X.shape[0]
         out = np.empty((n, net.units[-1]), dtype=theta.dtype)
-        units = net.units
-        chunk = max(1, min(n, PREDICT_CHUNK))
-        work = np.empty(_mlp.workspace_size(units, chunk, False), dtype=theta.dtype)
-        return _mlp.forward(*_input_args(X), theta, *_net_args(net), out, work)
+        n_threads = _n_threads(net, n)
+        chunk = max(1, min(-(-n // n_threads), PREDICT_CHUNK))
+        work = np.empty(n_threads * chunk * sum(net.units[1:]), dtype=theta.dtype)
+        with single_threaded_blas(n_threads):
+            return _mlp.forward(*_input_args(X), theta, *_net_args(net), out, work, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad):
-        work = np.empty(_mlp.workspace_size(net.units, data.n_samples, False), dtype=theta.dtype)
-        return _mlp.loss_grad(
-            *_input_args(data.X), data.Y, _weights(data), theta, *_net_args(net),
-            net.loss_code, float(alpha), grad, work,
-        )
+        n_threads = _n_threads(net, data.n_samples)
+        size = _mlp.workspace_size(net.units, data.n_samples, False, n_threads, theta.shape[0])
+        work = np.empty(size, dtype=theta.dtype)
+        with single_threaded_blas(n_threads):
+            return _mlp.loss_grad(
+                *_input_args(data.X), data.Y, _weights(data), theta, *_net_args(net),
+                net.loss_code, float(alpha), grad, work, n_threads,
+            )
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
         dtype = theta.dtype
-        key = (batch_size, theta.shape[0], dtype.str)
+        rows = min(batch_size, data.n_samples)
+        n_threads = _n_threads(net, rows)
+        key = (rows, theta.shape[0], dtype.str, n_threads)
         if cache.get("key") != key:
-            size = _mlp.workspace_size(net.units, min(batch_size, data.n_samples), True)
+            size = _mlp.workspace_size(net.units, rows, True, n_threads, theta.shape[0])
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)
@@ -63,12 +75,13 @@ class CythonBackend(Backend):
         state_1, state_2 = optimizer.buffers
         step = np.array([optimizer.t], dtype=np.intp)
         try:
-            accumulated, rate = _mlp.epoch(
-                *_input_args(data.X), data.Y, _weights(data), theta, *cache["net"],
-                net.loss_code, _NO_INDEX if order is None else order, int(batch_size),
-                float(alpha), optimizer.code, optimizer.hyper(), state_1, state_2, step,
-                cache["grad"], cache["work"],
-            )
+            with single_threaded_blas(n_threads):
+                accumulated, rate = _mlp.epoch(
+                    *_input_args(data.X), data.Y, _weights(data), theta, *cache["net"],
+                    net.loss_code, _NO_INDEX if order is None else order, int(batch_size),
+                    float(alpha), optimizer.code, optimizer.hyper(), state_1, state_2, step,
+                    cache["grad"], cache["work"], n_threads,
+                )
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.
             optimizer.t = int(step[0])
