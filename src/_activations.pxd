@@ -1,3 +1,4 @@
+# cython: cdivision=True
 # Activations, fused with the bias add, and their derivatives.
 # Codes come from fastnn/_registry.py (ACTIVATIONS).
 from cython cimport floating

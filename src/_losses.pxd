@@ -1,3 +1,4 @@
+# cython: cdivision=True
 # Losses of a mini-batch and the output delta (prediction - target).
 # Codes come from fastnn/_registry.py (LOSSES); each loss is paired with its
 # canonical output activation, so the delta needs no activation derivative.

@@ -1,3 +1,4 @@
+# cython: cdivision=True
 # Optimizer steps over a slice of the flat parameter buffer (scikit-learn's
 # formulas). Codes come from fastnn/_registry.py (OPTIMIZERS).
 from cython cimport floating
