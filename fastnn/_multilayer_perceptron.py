@@ -6,6 +6,7 @@ random-number use, warnings) and hand every piece of math to a backend
 one compiled loss-and-gradient call per L-BFGS evaluation.
 """
 
+import functools
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -37,6 +38,12 @@ from ._optimizers import make_optimizer
 from ._registry import HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
 from .backends import available_backends, get_backend
 from .backends._data import as_compute_input, make_train_data
+
+
+@functools.lru_cache(maxsize=64)
+def _network_spec(units, activation, loss):
+    # One spec per architecture, so its cached arrays outlive a predict call.
+    return NetworkSpec.from_units(units, activation, loss)
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -140,8 +147,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     def _network(self):
         """The :class:`NetworkSpec` of the fitted (or initialised) model."""
-        units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-        return NetworkSpec.from_units(units, self.activation, self._training_loss)
+        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
+        return _network_spec(units, self.activation, self._training_loss)
 
     def _flat_params(self, net):
         """Flat parameter buffer that ``coefs_`` / ``intercepts_`` view.
@@ -150,16 +157,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         (after unpickling, or when a user replaced ``coefs_``) packs them anew.
         """
         theta = getattr(self, "_theta", None)
-        if theta is not None and theta.dtype == self.coefs_[0].dtype:
-            expected_c, expected_i = net.views(theta)
-            current = list(self.coefs_) + list(self.intercepts_)
-            expected = expected_c + expected_i
-            if len(current) == len(expected) and all(
-                isinstance(a, np.ndarray)
-                and a.shape == b.shape
-                and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-                for a, b in zip(current, expected)
-            ):
+        if theta is not None:
+            # The views we handed out, held here, so identity means unchanged.
+            views = self._theta_views
+            current = (*self.coefs_, *self.intercepts_)
+            if len(current) == len(views) and all(a is b for a, b in zip(current, views)):
                 return theta
         theta = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype)
         self._set_params_from(net, theta)
@@ -169,6 +171,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Make ``theta`` the parameter buffer and ``coefs_``/``intercepts_`` its views."""
         self._theta = theta
         self.coefs_, self.intercepts_ = net.views(theta)
+        self._theta_views = (*self.coefs_, *self.intercepts_)
 
     def _initialize(self, y, layer_units, dtype):
         """Set up a new model: output activation, weights and solver bookkeeping."""
@@ -435,13 +438,36 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _forward_pass_fast(self, X, check_input=True):
         """Output of the network (after the output activation) for ``X``."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = self._validate_predict_input(X)
         net = self._network()
         theta = self._flat_params(net)
         # Compute in float32 only when both the data and the model are float32.
         dtype = np.float32 if (X.dtype == np.float32 and theta.dtype == np.float32) else np.float64
         X = as_compute_input(X, dtype)
         return get_backend(self.backend).forward(net, theta.astype(dtype, copy=False), X)
+
+    def _validate_predict_input(self, X):
+        """``validate_data(self, X, reset=False)``, short-cut when it would be a no-op.
+
+        A plain 2-D float32/float64 ndarray with the fitted number of columns,
+        at least one row and only finite values passes scikit-learn's checks
+        unchanged (and warns of nothing when the model saw no feature names);
+        the full validation costs more than predicting one row, so it runs
+        only for anything else. Its errors and warnings are then the same.
+        """
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float32, np.float64)
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            # A NaN or inf makes the sum non-finite (so may an overflow: then
+            # the full check decides).
+            and np.isfinite(X.sum())
+        ):
+            return X
+        return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         """Score without input validation (keeps feature names out of the way)."""
@@ -454,6 +480,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         state = super().__getstate__()
         # The flat buffer is rebuilt from coefs_/intercepts_ after unpickling.
         state.pop("_theta", None)
+        state.pop("_theta_views", None)
         return state
 
     def __sklearn_tags__(self):

@@ -8,6 +8,7 @@ one pass.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,17 +71,27 @@ class NetworkSpec:
         )
         return cls(layers, loss)
 
-    @property
+    # The arrays below are computed once per spec (predicting one row must not
+    # rebuild them) and read-only, since every caller shares them.
+
+    @cached_property
     def units(self):
-        """Layer widths, input first, as an ``intp`` array."""
-        return np.array(
-            [self.layers[0].n_in] + [layer.n_out for layer in self.layers], dtype=np.intp
+        """Layer widths, input first, as a read-only ``intp`` array."""
+        return _read_only(
+            np.array([self.layers[0].n_in] + [layer.n_out for layer in self.layers], dtype=np.intp)
         )
 
-    @property
+    @cached_property
     def activation_codes(self):
-        """Activation code of each layer, as an ``int32`` array."""
-        return np.array([ACTIVATIONS[layer.activation] for layer in self.layers], dtype=np.int32)
+        """Activation code of each layer, as a read-only ``int32`` array."""
+        return _read_only(
+            np.array([ACTIVATIONS[layer.activation] for layer in self.layers], dtype=np.int32)
+        )
+
+    @cached_property
+    def n_weights(self):
+        """Number of weights: the multiply-adds of one row's forward pass."""
+        return sum(layer.n_in * layer.n_out for layer in self.layers)
 
     @property
     def loss_code(self):
@@ -99,11 +110,15 @@ class NetworkSpec:
             ``coef_offsets[i]:coef_offsets[i + 1]`` holds ``coefs_[i]``, and
             likewise for the intercepts; ``intercept_offsets[-1]`` is the total size.
         """
+        return self._offsets
+
+    @cached_property
+    def _offsets(self):
         sizes = [layer.n_in * layer.n_out for layer in self.layers]
         coef_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
         bias_sizes = [layer.n_out for layer in self.layers]
         bias_off = (coef_off[-1] + np.concatenate([[0], np.cumsum(bias_sizes)])).astype(np.intp)
-        return coef_off, bias_off
+        return _read_only(coef_off), _read_only(bias_off)
 
     @property
     def n_params(self):
@@ -126,3 +141,8 @@ class NetworkSpec:
         for dst, src in zip(cv + iv, list(coefs) + list(intercepts)):
             dst[...] = src
         return theta
+
+
+def _read_only(a):
+    a.setflags(write=False)
+    return a

@@ -241,3 +241,44 @@ def test_sparse_never_densified(digits, monkeypatch):
     monkeypatch.setattr(sp.csr_matrix, "todense", refuse)
     clf = MLPClassifier(max_iter=3).fit(Xs, y)
     clf.predict(Xs)
+
+
+def test_predict_follows_edits_of_coefs_and_intercepts():
+    # coefs_/intercepts_ view the flat buffer; an edit in place, a replaced
+    # array or a replaced list must all show in the next prediction.
+    X, y = load_digits(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    ref = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, backend="numpy").fit(X, y)
+
+    def same():
+        np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), rtol=1e-10)
+
+    same()
+    for est in (clf, ref):
+        est.coefs_[0] *= 0.5
+    same()
+    for est in (clf, ref):
+        est.coefs_[1] = est.coefs_[1] + 1.0
+    same()
+    for est in (clf, ref):
+        est.intercepts_ = [b - 0.25 for b in est.intercepts_]
+    same()
+
+
+def test_predict_short_cut_validates_like_scikit_learn():
+    # Plain float ndarrays skip the full validation; anything else takes it,
+    # with the same results and the same errors.
+    X, y = load_digits(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    for Xin in (X.tolist(), np.asfortranarray(X), X.astype(np.float32), X.astype(int)):
+        np.testing.assert_allclose(clf.predict_proba(Xin), expected, rtol=1e-6)
+    for bad in (np.nan, np.inf):
+        Xbad = X.copy()
+        Xbad[3, 5] = bad
+        with pytest.raises(ValueError, match="Input X contains"):
+            clf.predict(Xbad)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :10])
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict(X[:0])

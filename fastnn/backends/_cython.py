@@ -33,8 +33,7 @@ def _weights(data):
 
 
 def _n_threads(net, rows):
-    n_weights = sum(a * b for a, b in zip(net.units[:-1], net.units[1:]))
-    return n_threads_for(_mlp.max_threads(), rows, n_weights)
+    return n_threads_for(_mlp.max_threads(), rows, net.n_weights)
 
 
 class CythonBackend(Backend):
