@@ -140,16 +140,19 @@ def targets_table(report):
     labels = _labels(report)
     rows = []
     for v in report["targets"]:
-        unit = "x" if v["kind"] in ("ratio", "x_bound") else ""
+        unit = v["unit"]
         if v["value"] is None:
             measured = "-"
         elif isinstance(v["value"], bool):
             measured = "same" if v["value"] else "different"
+        elif v["absolute"]:
+            measured = f"{v['value']:+.4f}"
         else:
             measured = f"{v['value']:.3g}{unit}"
         limit = "-"
         if v["limit"] is not None:
-            limit = f"{'|value| ' if v['absolute'] else ''}<= {v['limit']}{unit}"
+            # no "|" here: it would split the Markdown cell
+            limit = f"within ±{v['limit']}" if v["absolute"] else f"<= {v['limit']}{unit}"
         verdict = v["verdict"] if v["reason"] is None else f"{v['verdict']}: {v['reason']}"
         rows.append([v["target"], labels[v["system"]], measured, limit, verdict])
     return _table(["target", "system", "measured", "limit", "verdict"], rows)

@@ -30,7 +30,9 @@ class Target:
     metric : str, default=None
         Metric name in the row.
     absolute : bool, default=False
-        Compare the absolute value with ``limit``.
+        Compare the absolute value with ``limit`` (the value is a signed difference).
+    unit : str, default="x"
+        Shown after the value and the limit ("x": a multiple).
     """
 
     text: str
@@ -41,6 +43,7 @@ class Target:
     other: str = None
     metric: str = None
     absolute: bool = False
+    unit: str = "x"
 
     def value(self, row, system):
         """The measured value for ``system`` in ``row``, or None."""
@@ -66,10 +69,10 @@ TARGETS = [
            "float32", "x_bound", 1.5),
     Target(f"Fashion-MNIST float32 test accuracy within {fashion.ACCURACY_TOLERANCE} of "
            "scikit-learn", "fashion", "float32", "metric", fashion.ACCURACY_TOLERANCE,
-           metric="accuracy - scikit-learn", absolute=True),
+           metric="accuracy - scikit-learn", absolute=True, unit=""),
     Target(f"Fashion-MNIST float64 test accuracy within {fashion.ACCURACY_TOLERANCE} of "
            "scikit-learn", "fashion", "float64", "metric", fashion.ACCURACY_TOLERANCE,
-           metric="accuracy - scikit-learn", absolute=True),
+           metric="accuracy - scikit-learn", absolute=True, unit=""),
     Target("Small tabular 20000x20, (32,), batch 64 s/epoch <= 0.05x scikit-learn", "tabular",
            tabular.TARGET_ID, "ratio", 0.05, other="sklearn"),
     Target("GridSearchCV on the tabular problem <= 0.1x scikit-learn wall time", "search",
@@ -97,7 +100,7 @@ def check(results, systems):
     Returns
     -------
     verdicts : list of dict
-        ``{"target", "kind", "absolute", "system", "value", "limit", "verdict",
+        ``{"target", "absolute", "unit", "system", "value", "limit", "verdict",
         "reason"}``; verdict
         is ``"met"``, ``"MISSED"`` or ``"not measured"``.
     """
@@ -126,8 +129,8 @@ def check(results, systems):
             verdicts.append(
                 {
                     "target": target.text,
-                    "kind": target.kind,
                     "absolute": target.absolute,
+                    "unit": target.unit,
                     "system": system.name,
                     "value": value,
                     "limit": target.limit,

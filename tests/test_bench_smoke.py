@@ -135,6 +135,16 @@ def test_markdown_has_the_tables(quick):
     assert n_tables == n_ok
     assert "## Warm-up" in markdown
     assert "![quick-ratios.png](quick-ratios.png)" in markdown
+    # Every row of a table has as many cells as its header (a stray "|" would split one).
+    tables, current = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line.count("|"))
+        elif current:
+            tables.append(current)
+            current = []
+    assert len(tables) == n_tables + 2  # plus targets and warm-up
+    assert all(len(set(t)) == 1 for t in tables), tables
 
 
 def test_plots_are_png(quick):
