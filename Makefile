@@ -22,9 +22,11 @@ $(PY):
 venv: $(PY)
 
 # Editable install: builds the Cython extensions into fastnn/ in place.
+# EXTRAS: the optional dependencies installed with it (bench sets its own).
+EXTRAS ?= test
 build: $(PY)
 	$(PIP) install -q $(BUILD_DEPS)
-	$(PIP) install -q --no-build-isolation -e ".[test]"
+	$(PIP) install -q --no-build-isolation -e ".[$(EXTRAS)]"
 
 install: build
 
@@ -34,8 +36,12 @@ demo: build
 test: build
 	$(PY) -m pytest -q tests
 
+# make bench: the full comparison, results in bench/results/latest.*
+# make bench QUICK=1: the small version (about a minute), bench/results/quick.*
+# BENCH_ARGS: more options of python -m bench, e.g. BENCH_ARGS="--only fashion".
+bench: EXTRAS = bench
 bench: build
-	$(PY) bench/speed.py
+	$(PY) -m bench $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf build *.egg-info src/*.c src/*.html fastnn/*.so
