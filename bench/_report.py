@@ -101,9 +101,16 @@ def _short(label):
     return label[len("fastnn[") : -1] if label.startswith("fastnn[") else label
 
 
+def _cell(value):
+    # One line per row: a multi-line message (e.g. why data was not loaded)
+    # keeps its first line only; the JSON has all of it.
+    text = str(value).strip().splitlines()
+    return text[0].replace("|", "/") if text else ""
+
+
 def _table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return lines
 
 
