@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import _machine, _report, _systems, _targets
+from . import _machine, _report, _systems, _targets, _timing
 from ._context import Context
 from .workloads import WORKLOADS
 
@@ -20,7 +20,9 @@ MIN_FULL_REPEATS = 3
 
 METHOD = (
     "Method: the same data for every system, in one run. Each repeat runs every system "
-    "once, in an order rotated between repeats; the median of {repeats} repeats is shown. "
+    "once, in an order rotated between repeats, each call after {settle} s idle (so no system "
+    "pays for the still-spinning BLAS/OpenMP threads of the one before); the median of "
+    "{repeats} repeats is shown. "
     "Each system's first call is a warm-up, left out (its time is in the warm-up table). "
     "Ratios are fastnn / other, so below 1 means fastnn is faster; \"x bound\" is fastnn's "
     "time over the GEMM lower bound (the GEMM FLOPs of the work at the measured sgemm or "
@@ -70,6 +72,9 @@ def parse_args(argv=None):
         parser.error("--repeats must be at least 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.quick:
+        # A smoke test: its timings are not read, so do not wait for idle pools.
+        _timing.SETTLE_S = 0.0
     if not args.quick and args.repeats < MIN_FULL_REPEATS:
         parser.error(f"a full run needs --repeats >= {MIN_FULL_REPEATS} (median of at least 3)")
     if args.name is None:
@@ -109,7 +114,7 @@ def main(argv=None):
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": ["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)],
         "repeats": args.repeats,
-        "method": METHOD.format(repeats=args.repeats),
+        "method": METHOD.format(repeats=args.repeats, settle=_timing.SETTLE_S),
         "machine": machine,
         "systems": [
             {"name": s.name, "label": s.label, "is_fastnn": s.is_fastnn, "absent": s.absent}

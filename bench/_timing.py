@@ -12,6 +12,13 @@ import statistics
 import time
 from dataclasses import dataclass
 
+# Idle seconds before each timed call. After a multi-threaded call, OpenBLAS's
+# worker threads busy-wait for about 0.1 s (2^28 cycles) and OpenMP's a little
+# while: without a pause, a system pays for the spinning threads of the one
+# timed before it (measured here: a 10,000-row predict ran 2x slower right
+# after a numpy matmul, and at full speed 0.2 s later).
+SETTLE_S = 0.25
+
 
 @dataclass
 class Timing:
@@ -42,8 +49,9 @@ class Timing:
 
 
 def timed(fn):
-    """Run ``fn()`` once; return ``(seconds, result)``."""
+    """Run ``fn()`` once, from idle thread pools; return ``(seconds, result)``."""
     gc.collect()  # garbage of the previous system is not this one's cost
+    time.sleep(SETTLE_S)
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result

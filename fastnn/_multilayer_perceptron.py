@@ -239,10 +239,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         net = self._network()
         theta = self._flat_params(net)
         backend = get_backend(self.backend)
-        if self.solver in STOCHASTIC_SOLVERS:
-            self._fit_stochastic(backend, net, theta, X, y, sample_weight, incremental)
-        else:
-            self._fit_lbfgs(backend, net, theta, X, y, sample_weight)
+        stochastic = self.solver in STOCHASTIC_SOLVERS
+        rows = self._batch_rows(X.shape[0]) if stochastic else X.shape[0]
+        with backend.fit_scope(net, rows):
+            if stochastic:
+                self._fit_stochastic(backend, net, theta, X, y, sample_weight, incremental)
+            else:
+                self._fit_lbfgs(backend, net, theta, X, y, sample_weight)
 
         if not np.isfinite(self._theta).all():
             raise ValueError(
@@ -250,6 +253,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 " contain large values and need to be preprocessed."
             )
         return self
+
+    def _batch_rows(self, n_samples):
+        """Rows per mini-batch on ``n_samples`` training rows."""
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return int(np.clip(self.batch_size, 1, n_samples))
 
     def _fit_lbfgs(self, backend, net, theta, X, y, sample_weight):
         data = make_train_data(X, y, sample_weight, theta.dtype)
@@ -319,15 +328,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         data = make_train_data(X_train, y_train, sw_train, theta.dtype)
         sample_idx = np.arange(n_samples, dtype=np.intp)
 
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped"
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than "
+                "sample size. It is going to be clipped"
+            )
+        batch_size = self._batch_rows(n_samples)
 
         cache = {}
         try:

@@ -2,7 +2,7 @@
 
 A backend is whatever runs the math of a :class:`fastnn._network.NetworkSpec`
 on a flat parameter buffer ``theta`` (laid out by ``NetworkSpec.offsets``).
-The estimators call only the three methods below, so a new backend (Numba,
+The estimators call only the methods below, so a new backend (Numba,
 CUDA, ...) plugs in without touching them.
 
 Conventions shared by every method:
@@ -16,6 +16,8 @@ Conventions shared by every method:
   gradients are those of scikit-learn's ``_backprop``.
 """
 
+from contextlib import nullcontext
+
 
 class Backend:
     """Base class documenting the backend interface.
@@ -27,6 +29,25 @@ class Backend:
     """
 
     name = None
+
+    def fit_scope(self, net, rows):
+        """Context held around a whole fit (every epoch, or every L-BFGS call).
+
+        A backend sets up here what should last the fit rather than one call
+        (the Cython backend keeps BLAS single-threaded while its own threads
+        run). The default does nothing.
+
+        Parameters
+        ----------
+        net : NetworkSpec
+        rows : int
+            Rows per training pass: the batch size, or all rows for L-BFGS.
+
+        Returns
+        -------
+        context : context manager
+        """
+        return nullcontext()
 
     def forward(self, net, theta, X):
         """Network output, after the output activation.

@@ -41,11 +41,19 @@ class CythonBackend(Backend):
 
     name = "cython"
 
+    def fit_scope(self, net, rows):
+        # BLAS threads woken between our calls (by scipy's L-BFGS-B, early
+        # stopping's scoring, ...) keep spinning on our cores: hold BLAS at one
+        # thread for the whole fit, not just inside each call.
+        return single_threaded_blas(_n_threads(net, rows))
+
     def forward(self, net, theta, X):
         n = X.shape[0]
         out = np.empty((n, net.units[-1]), dtype=theta.dtype)
         n_threads = _n_threads(net, n)
-        chunk = max(1, min(-(-n // n_threads), PREDICT_CHUNK))
+        # Equal chunks, a multiple of the threads in number, at most PREDICT_CHUNK rows.
+        n_chunks = n_threads * -(-n // (n_threads * PREDICT_CHUNK))
+        chunk = max(1, -(-n // n_chunks))
         work = np.empty(n_threads * chunk * sum(net.units[1:]), dtype=theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.forward(*_input_args(X), theta, *_net_args(net), out, work, n_threads)
