@@ -724,6 +724,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if self._label_binarizer.y_type_ == "multiclass":
+            # LabelBinarizer.inverse_transform's own rule, minus its checks
+            # (a third of a one-row predict).
+            return self.classes_.take(y_pred.argmax(axis=1), mode="clip")
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)

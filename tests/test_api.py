@@ -282,3 +282,14 @@ def test_predict_short_cut_validates_like_scikit_learn():
         clf.predict(X[:, :10])
     with pytest.raises(ValueError, match="0 sample"):
         clf.predict(X[:0])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_predict_decodes_labels_like_label_binarizer(n_classes):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 6))
+    y = np.array(["cat", "dog", "emu", "fox", "gnu"])[rng.randint(n_classes, size=200)]
+    clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    expected = clf._label_binarizer.inverse_transform(proba if n_classes > 2 else proba[:, 1])
+    np.testing.assert_array_equal(clf.predict(X), expected)
