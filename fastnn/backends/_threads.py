@@ -11,9 +11,11 @@ from contextlib import contextmanager, nullcontext
 
 from threadpoolctl import ThreadpoolController
 
-# A batch below this many multiply-adds (rows x weights) runs on one thread:
-# below it, waking a second thread costs more than it saves.
-MIN_WORK_PER_THREAD = 200_000
+# Multiply-adds (rows x weights) of a batch per thread. Measured on 2 cores
+# (20-feature nets, quiet machine): two threads lose up to 1.7x below about
+# 150k multiply-adds a batch and win from about 250k (0.84x at 294k, 0.55x
+# at 1.2M), so a second thread starts at 250k.
+MIN_WORK_PER_THREAD = 125_000
 
 _blas = None
 # Fits running at once in several Python threads share the one BLAS setting:
