@@ -703,8 +703,27 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 f"but the data contains only one class: {self.classes_[0]!r}."
             )
         # bool keeps float32 data from being upcast; the backend casts to X's dtype.
-        y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+        return X, self._encode_labels(y)
+
+    def _encode_labels(self, y):
+        """``self._label_binarizer.transform(y)`` as bool, y's labels being known.
+
+        Single-label targets are encoded directly (LabelBinarizer's rule: one
+        column ``y == classes_[1]`` for two classes, else one-hot), skipping the
+        target-type inference that transform repeats after fit; anything else,
+        or a label not in ``classes_``, goes through the binarizer.
+        """
+        lb = self._label_binarizer
+        classes = self.classes_
+        if y.ndim == 1 and lb.y_type_ in ("binary", "multiclass") and len(classes) >= 2:
+            codes = np.searchsorted(classes, y)
+            if np.array_equal(classes.take(codes, mode="clip"), y):
+                if lb.y_type_ == "binary":
+                    return (codes == 1)[:, np.newaxis]
+                Y = np.zeros((y.shape[0], len(classes)), dtype=bool)
+                Y[np.arange(y.shape[0]), codes] = True
+                return Y
+        return lb.transform(y).astype(bool)
 
     def predict(self, X):
         """Predict using the multi-layer perceptron classifier.

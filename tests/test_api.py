@@ -293,3 +293,24 @@ def test_predict_decodes_labels_like_label_binarizer(n_classes):
     proba = clf.predict_proba(X)
     expected = clf._label_binarizer.inverse_transform(proba if n_classes > 2 else proba[:, 1])
     np.testing.assert_array_equal(clf.predict(X), expected)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 1, 2, 3, 1, 2, 2]),
+        np.array(["b", "a", "b", "b", "a", "a", "b"]),
+        np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0]),
+        np.array([True, False, True, True, False, False, True]),
+        np.array(["x", "y", "z", "x", "y", "z", "w"], dtype=object),
+    ],
+)
+def test_label_encoding_matches_label_binarizer(y):
+    X = np.random.RandomState(0).normal(size=(len(y), 3))
+    clf = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    np.testing.assert_array_equal(
+        clf._encode_labels(y), clf._label_binarizer.transform(y).astype(bool)
+    )
