@@ -9,6 +9,12 @@ the batch loop allocates nothing and runs without the GIL.
 The input is either dense (``X_values`` is the C-contiguous ``X`` flattened)
 or CSR (``X_values``/``X_indices``/``X_indptr``); a sparse input is only ever
 multiplied in the first layer, by sparse x dense loops.
+
+With ``n_threads > 1`` a batch is split by rows between OpenMP threads
+(``part_loss_grad``: each thread's forward, backward and summed gradient in
+its own buffers), then the parameters are split in slices to add the parts
+up, average them and step (``part_finish_step``). BLAS calls inside must run
+single-threaded: the Python caller sees to it.
 """
 
 from cython cimport floating
