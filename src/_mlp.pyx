@@ -141,7 +141,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                           double* sw_sum) noexcept nogil:
     """Summed loss of the rows and their summed gradient, written to ``grad``.
 
-    Nothing is averaged or penalised yet (see ``finish_grad``), so the rows of
+    Nothing is averaged or penalised yet (see ``part_finish_step``), so the rows of
     one mini-batch can be split between threads and the parts added up.
     Returns the weighted sum of per-sample losses; ``sw_sum`` gets the sum of
     the weights.
@@ -247,17 +247,24 @@ cdef struct Step:
     void* state_2
 
 
+cdef inline Py_ssize_t ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return (a + b - 1) // b
+
+
+cdef inline Py_ssize_t thread_work_size(Py_ssize_t act_size, Py_ssize_t n_features,
+                                        Py_ssize_t per, bint gather) noexcept nogil:
+    # One thread's block: outputs and deltas of ``per`` rows, then gathered rows.
+    return per * (2 * act_size + (n_features if gather else 0))
+
+
 cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_threads,
                       Py_ssize_t n_params, floating* work, double* stats):
     cdef Parts p
-    cdef Py_ssize_t l, n_features = net.units[0]
     p.n_threads = n_threads
-    p.per_max = (max_batch + n_threads - 1) // n_threads
-    p.thread_work = p.per_max * (2 * net.act_size + (n_features if gather else 0))
+    p.per_max = ceil_div(max_batch, n_threads)
+    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max, gather)
     p.n_params = n_params
-    p.n_coef = 0
-    for l in range(net.n_layers):
-        p.n_coef += net.units[l] * net.units[l + 1]
+    p.n_coef = net.coef_off[net.n_layers]
     p.work = work
     p.grads = work + n_threads * p.thread_work
     p.stats = stats
@@ -273,10 +280,10 @@ def workspace_size(const Py_ssize_t[::1] units, Py_ssize_t max_batch, bint gathe
     rows when ``gather``), and every thread but the first its own gradient.
     """
     cdef Py_ssize_t l, s = 0
-    cdef Py_ssize_t per = (max_batch + n_threads - 1) // n_threads
     for l in range(1, units.shape[0]):
         s += units[l]
-    return n_threads * per * (2 * s + (units[0] if gather else 0)) + (n_threads - 1) * n_params
+    return (n_threads * thread_work_size(s, units[0], ceil_div(max_batch, n_threads), gather)
+            + (n_threads - 1) * n_params)
 
 
 cdef inline floating* part_grad(Parts* p, floating* grad, Py_ssize_t k) noexcept nogil:
@@ -287,7 +294,7 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
                          Py_ssize_t nb, Py_ssize_t k, const floating* theta,
                          floating* grad, Parts* p) noexcept nogil:
     """Thread ``k``'s share of a batch: its rows' summed loss and gradient."""
-    cdef Py_ssize_t per = (nb + p.n_threads - 1) // p.n_threads
+    cdef Py_ssize_t per = ceil_div(nb, p.n_threads)
     cdef Py_ssize_t lo = k * per, cnt = min(per, nb - lo)
     cdef floating* acts = <floating*>p.work + k * p.thread_work
     cdef floating* deltas = acts + p.per_max * net.act_size
@@ -316,8 +323,7 @@ cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floatin
     weights, divided by the batch's weight sum (scikit-learn's order of
     operations). ``sum(W ** 2)`` over the slice's weights goes to the stats.
     """
-    cdef Py_ssize_t per = (nb + p.n_threads - 1) // p.n_threads
-    cdef Py_ssize_t n_parts = (nb + per - 1) // per
+    cdef Py_ssize_t n_parts = ceil_div(nb, ceil_div(nb, p.n_threads))
     cdef Py_ssize_t lo = slice_start(k, p.n_threads, p.n_params)
     cdef Py_ssize_t hi = slice_start(k + 1, p.n_threads, p.n_params)
     cdef Py_ssize_t a, b, i, q, c_end
