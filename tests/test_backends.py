@@ -8,10 +8,10 @@ from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn._init import sklearn_uniform_init
 from fastnn._network import NetworkSpec
 from fastnn._optimizers import AdamState, SGDState
-from fastnn.backends import _cython
+from fastnn.backends import _cython, _numba
 from fastnn.backends._data import as_compute_input, make_train_data
 
-COMPILED = ["cython"]
+COMPILED = ["cython", "numba"]
 TOL = {np.float32: dict(rtol=2e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
 # (layer widths, hidden activation, loss): odd shapes, every loss and activation.
@@ -28,7 +28,8 @@ NETS = [
 @pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
 def n_threads(request, monkeypatch):
     """Force the compiled kernels' thread count (one batch split by rows)."""
-    monkeypatch.setattr(_cython, "_n_threads", lambda net, rows: request.param)
+    for module in (_cython, _numba):
+        monkeypatch.setattr(module, "_n_threads", lambda net, rows: request.param)
     return request.param
 
 
@@ -175,11 +176,15 @@ def test_estimator_backends_agree(backend, dtype):
     np.testing.assert_allclose(reg.predict(X), reg_ref.predict(X), rtol=TOL[dtype]["rtol"] * 100, atol=1e-4)
 
 
-def test_predict_in_chunks(monkeypatch, n_threads):
-    net, theta, data = make_problem([5, 4, 3], "relu", "log_loss", np.float64, n=50)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_predict_in_chunks(monkeypatch, n_threads, sparse):
+    net, theta, data = make_problem([5, 4, 3], "relu", "log_loss", np.float64, n=50,
+                                    sparse=sparse)
     whole = get_backend("numpy").forward(net, theta, data.X)
     monkeypatch.setattr(_cython, "PREDICT_CHUNK", 7)
-    np.testing.assert_allclose(get_backend("cython").forward(net, theta, data.X), whole)
+    monkeypatch.setattr(_numba, "PREDICT_CHUNK", 7)
+    for name in COMPILED:
+        np.testing.assert_allclose(get_backend(name).forward(net, theta, data.X), whole)
 
 
 def test_threads_share_a_batch_by_rows():

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier, MLPRegressor
+from fastnn import backends
 
 SOLVERS = {
     "adam": dict(solver="adam"),
@@ -18,6 +19,13 @@ SOLVERS = {
     "sgd-invscaling": dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.1),
     "lbfgs": dict(solver="lbfgs"),
 }
+
+
+@pytest.fixture(autouse=True, params=["cython", "numba"])
+def backend(request, monkeypatch):
+    """Every test runs with each compiled backend behind backend="auto"."""
+    monkeypatch.setattr(backends, "_AUTO_ORDER", (request.param,))
+    return request.param
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from ._base import Backend
 # name -> (module, class); imported on first use.
 _REGISTRY = {
     "cython": ("._cython", "CythonBackend"),
+    "numba": ("._numba", "NumbaBackend"),
     "numpy": ("._numpy", "NumpyBackend"),
 }
 

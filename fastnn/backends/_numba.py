@@ -1,0 +1,119 @@
+"""The Numba CPU backend (``backend="numba"``): njit kernels calling BLAS.
+
+The kernels (``_numba_kernels``) compile on first use for each dtype and
+input kind and are cached on disk (Numba's ``cache=True``), so only the
+first fit on a machine pays for compilation. A whole epoch is one compiled
+call that releases the GIL; Ctrl-C is noticed when the epoch returns.
+
+Threads follow the Cython backend's rule (``_threads.n_threads_for``): a
+batch big enough is split by rows between Numba's threads (``prange``),
+each calling single-threaded BLAS on its share.
+"""
+
+import numpy as np
+
+from ._base import Backend
+from ._data import CSRInput
+from ._threads import n_threads_for, single_threaded_blas
+
+_NO_INDEX = np.empty(0, dtype=np.intp)
+
+# Rows per chunk when predicting, so memory stays bounded on large inputs.
+PREDICT_CHUNK = 4096
+
+
+def _kernels():
+    # Imported on first use: importing numba costs about half a second.
+    from . import _numba_kernels
+
+    return _numba_kernels
+
+
+def _n_threads(net, rows):
+    import numba
+
+    return n_threads_for(numba.get_num_threads(), rows, net.n_weights)
+
+
+def _input_args(X):
+    """(values, indices, indptr, n_features) of a dense array or a CSRInput."""
+    if isinstance(X, CSRInput):
+        return X.data, X.indices, X.indptr, X.shape[1]
+    return X.reshape(-1), _NO_INDEX, _NO_INDEX, X.shape[1]
+
+
+def _net_args(net):
+    coef_off, bias_off = net.offsets()
+    return net.units, net.activation_codes, coef_off, bias_off
+
+
+def _train_args(net, data):
+    # Input, targets, weights (empty when unweighted), then the network.
+    sw = data.sample_weight
+    if sw is None:
+        sw = np.empty(0, dtype=data.dtype)
+    eps = float(np.finfo(data.dtype).eps)
+    return (*_input_args(data.X), data.Y, sw, *_net_args(net), net.loss_code, eps)
+
+
+class NumbaBackend(Backend):
+    """Numba ``njit`` kernels; a whole epoch per call, without the GIL."""
+
+    name = "numba"
+
+    def __init__(self):
+        _kernels()  # fail here, with numba's ImportError, if numba is missing
+
+    def fit_scope(self, net, rows):
+        # As for Cython: BLAS stays on one thread for the whole fit while ours run.
+        return single_threaded_blas(_n_threads(net, rows))
+
+    def forward(self, net, theta, X):
+        K = _kernels()
+        n = X.shape[0]
+        out = np.empty((n, net.units[-1]), dtype=theta.dtype)
+        n_threads = _n_threads(net, n)
+        # Equal chunks, a multiple of the threads in number, at most PREDICT_CHUNK rows.
+        n_chunks = n_threads * -(-n // (n_threads * PREDICT_CHUNK))
+        chunk = max(1, -(-n // n_chunks))
+        with single_threaded_blas(n_threads):
+            return K.forward(*_input_args(X), theta, *_net_args(net), out, chunk, n_threads)
+
+    def loss_grad(self, net, theta, data, alpha, grad):
+        K = _kernels()
+        n_threads = _n_threads(net, data.n_samples)
+        size = K.workspace_size(net.units, data.n_samples, False, n_threads)
+        (Xv, Xi, Xp, nf, Y, sw, units, acts, coef_off, bias_off, loss, eps) = _train_args(
+            net, data
+        )
+        with single_threaded_blas(n_threads):
+            return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off,
+                               loss, eps, float(alpha), grad, np.empty(size, theta.dtype),
+                               n_threads)
+
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+        K = _kernels()
+        rows = min(batch_size, data.n_samples)
+        n_threads = _n_threads(net, rows)
+        gather = order is not None and not isinstance(data.X, CSRInput)
+        key = (rows, theta.shape[0], theta.dtype.str, gather, n_threads)
+        if cache.get("key") != key:
+            cache["key"] = key
+            size = K.workspace_size(net.units, rows, gather, n_threads)
+            cache["work"] = np.empty(size, dtype=theta.dtype)
+            cache["grad"] = np.empty_like(theta)
+        (Xv, Xi, Xp, nf, Y, sw, units, acts, coef_off, bias_off, loss, eps) = _train_args(
+            net, data
+        )
+        state_1, state_2 = optimizer.buffers
+        step = np.array([optimizer.t], dtype=np.intp)
+        with single_threaded_blas(n_threads):
+            accumulated, rate = K.epoch(
+                Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off, loss, eps,
+                _NO_INDEX if order is None else order, int(batch_size), float(alpha),
+                optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
+                cache["work"], n_threads,
+            )
+        optimizer.t = int(step[0])
+        optimizer.learning_rate = rate
+        return accumulated

@@ -1,0 +1,106 @@
+"""Scalar pieces of the math, written once for every Numba target.
+
+Each function is plain Python that Numba compiles both for the CPU
+(``njit``, in ``_numba_kernels``) and as a CUDA device function
+(``cuda.jit(device=True)``, in ``_cuda_kernels``), so the CPU and GPU
+backends share one definition of every activation, loss term and optimizer
+update. Only arithmetic and ``math`` are used, as both targets require. The
+formulas and their order of operations are scikit-learn's (see
+``src/_activations.pxd``, ``_losses.pxd`` and ``_updates.pxd`` for the
+Cython twins).
+"""
+
+import math
+
+from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
+
+# Module constants: Numba freezes them into the compiled code.
+IDENTITY = ACTIVATIONS["identity"]
+LOGISTIC = ACTIVATIONS["logistic"]
+TANH = ACTIVATIONS["tanh"]
+RELU = ACTIVATIONS["relu"]
+SOFTMAX = ACTIVATIONS["softmax"]
+EXP = ACTIVATIONS["exp"]
+
+SQUARED = LOSSES["squared_error"]
+LOG = LOSSES["log_loss"]
+BINARY_LOG = LOSSES["binary_log_loss"]
+POISSON = LOSSES["poisson"]
+
+SGD = OPTIMIZERS["sgd"]
+ADAM = OPTIMIZERS["adam"]
+
+
+def activate(code, z):
+    """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here)."""
+    if code == RELU:
+        # `z < 0` keeps NaN as NaN, like np.maximum(z, 0).
+        return 0.0 if z < 0 else z
+    if code == LOGISTIC:
+        return 1.0 / (1.0 + math.exp(-z))
+    if code == TANH:
+        return math.tanh(z)
+    if code == EXP:
+        return math.exp(z)
+    return z
+
+
+def backprop(code, d, a):
+    """``d`` times the derivative of activation ``code``, given its output ``a``."""
+    if code == RELU:
+        # A select, not a product: the delta of a dead unit is exactly 0.
+        return 0.0 if a == 0 else d
+    if code == LOGISTIC:
+        return d * a * (1 - a)
+    if code == TANH:
+        return d * (1 - a * a)
+    return d
+
+
+def loss_term(code, y, p, eps):
+    """One output's share of a sample's loss, before ``finish_loss``.
+
+    ``y`` is the target, ``p`` the prediction, ``eps`` the dtype's machine
+    epsilon: log losses clip ``p`` to ``[eps, 1 - eps]``, and ``x log(y)`` is
+    0 where ``x == 0`` (``scipy.special.xlogy``). Self-contained, as device
+    functions cannot call plain Python helpers.
+    """
+    if code == SQUARED:
+        return (y - p) * (y - p)
+    if code == POISSON:
+        return (0.0 if y == 0 else y * math.log(y / p)) - y + p
+    q = eps if p < eps else (1 - eps if p > 1 - eps else p)
+    s = 0.0 if y == 0 else y * math.log(q)
+    if code == BINARY_LOG and y != 1:
+        s += (1 - y) * math.log(1 - q)
+    return s
+
+
+def finish_loss(code, total, sw_sum, n_out):
+    """Turn a weighted sum of ``loss_term`` values into scikit-learn's batch loss."""
+    if code == SQUARED:
+        return 0.5 * total / sw_sum / n_out
+    if code == LOG or code == BINARY_LOG:
+        return -total / sw_sum
+    return total / sw_sum
+
+
+def sgd_update(w, g, velocity, lr, momentum, nesterov):
+    """One SGD step of a parameter; returns ``(w, velocity)``."""
+    u = momentum * velocity - lr * g
+    new_velocity = u
+    if nesterov:
+        u = momentum * u - lr * g
+    return w + u, new_velocity
+
+
+def adam_rate(t, lr_init, beta_1, beta_2):
+    """Adam's bias-corrected step size at step count ``t`` (1-based)."""
+    return lr_init * math.sqrt(1 - math.pow(beta_2, t)) / (1 - math.pow(beta_1, t))
+
+
+def adam_update(w, g, m, v, lr, beta_1, beta_2, eps):
+    """One Adam step of a parameter with rate ``lr``; returns ``(w, m, v)``."""
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * (g * g)
+    return w - lr * m / (math.sqrt(v) + eps), m, v
