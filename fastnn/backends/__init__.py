@@ -11,6 +11,7 @@ from ._base import Backend
 _REGISTRY = {
     "cython": ("._cython", "CythonBackend"),
     "numba": ("._numba", "NumbaBackend"),
+    "cuda": ("._cuda", "CudaBackend"),
     "numpy": ("._numpy", "NumpyBackend"),
 }
 

@@ -1,0 +1,288 @@
+"""The CUDA backend (``backend="cuda"``): Numba CUDA kernels on an NVIDIA GPU.
+
+Training data go to the GPU once per fit (kept in the fit's cache); each
+epoch uploads the parameters and optimizer state, runs every mini-batch on
+the device (rows gathered there, about ``4 L + 4`` kernel launches per batch
+for ``L`` layers, no host round trip), and copies parameters, state and the
+epoch loss back at its end, so the estimator sees the same arrays as with
+the CPU backends. Without a GPU, ``NUMBA_ENABLE_CUDASIM=1`` runs the same
+kernels on Numba's simulator (slow: for tests).
+
+Sparse input is not supported here: the CPU backends take it.
+"""
+
+import numpy as np
+
+from . import _scalar
+from ._base import Backend
+from ._data import CSRInput
+
+# Rows per chunk when predicting, so device memory stays bounded.
+PREDICT_CHUNK = 65536
+
+INSTALL_HINT = "pip install 'fastnn[cuda]'"
+
+
+def cuda_status():
+    """``(available, detail)``: whether ``backend="cuda"`` can run here, and why not.
+
+    Never raises; ``detail`` names the device, the simulator, or what is missing.
+    """
+    try:
+        from numba import cuda
+    except ImportError as exc:
+        return False, f"numba's CUDA target is not installed ({exc}); {INSTALL_HINT}"
+    try:
+        from numba.cuda import config as cuda_config
+
+        simulated = bool(cuda_config.ENABLE_CUDASIM)
+    except ImportError:
+        from numba import config as cuda_config
+
+        simulated = bool(getattr(cuda_config, "ENABLE_CUDASIM", False))
+    if simulated:
+        return True, "Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1): correct but slow"
+    try:
+        if not cuda.is_available():
+            return False, "no usable NVIDIA GPU or driver (numba.cuda.is_available() is False)"
+        name = cuda.get_current_device().name
+    except Exception as exc:  # driver errors come in many types
+        return False, f"CUDA initialisation failed: {exc}"
+    if isinstance(name, bytes):
+        name = name.decode()
+    return True, f"GPU: {name}"
+
+
+def _block_offsets(units, max_batch):
+    # Start of each layer's block of max_batch rows in the outputs/deltas buffers.
+    offs = [0]
+    for n in units[1:]:
+        offs.append(offs[-1] + max_batch * int(n))
+    return offs
+
+
+class _Workspace:
+    """Device buffers of one fit, for batches of up to ``max_batch`` rows."""
+
+    def __init__(self, cuda, net, dtype, max_batch, n_features, tpb):
+        self.max_batch = max_batch
+        self.offs = _block_offsets(net.units, max_batch)
+        n_params = net.n_params
+        self.outs = cuda.device_array(self.offs[-1], dtype)
+        self.deltas = cuda.device_array(self.offs[-1], dtype)
+        self.xbuf = cuda.device_array(max_batch * n_features, dtype)
+        self.row_loss = cuda.device_array(max_batch, np.float64)
+        self.row_w = cuda.device_array(max_batch, np.float64)
+        self.grad = cuda.device_array(n_params, dtype)
+        self.sums = cuda.device_array(2, np.float64)
+        self.n_step_blocks = -(-n_params // tpb)
+        self.l2_parts = cuda.device_array(self.n_step_blocks, np.float64)
+        self.acc = cuda.device_array(1, np.float64)
+
+    def layer(self, buf, l, nb, n_out):
+        return buf[self.offs[l] : self.offs[l] + nb * n_out]
+
+
+class CudaBackend(Backend):
+    """Numba CUDA kernels (``backend="cuda"``).
+
+    Parameters
+    ----------
+    config : CudaConfig, optional
+        Kernel launch geometry (tile sizes, threads per block).
+
+    Raises
+    ------
+    ImportError
+        If numba's CUDA target is missing or no GPU can be used; the message
+        says which and how to fix it.
+    """
+
+    name = "cuda"
+
+    def __init__(self, config=None):
+        ok, detail = cuda_status()
+        if not ok:
+            raise ImportError(
+                f"backend='cuda' cannot run here: {detail}. Use backend='cython' or "
+                "'numba' on the CPU, or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA "
+                "kernels on Numba's simulator."
+            )
+        from numba import cuda
+
+        from . import _cuda_kernels
+
+        self._cuda = cuda
+        self._k = _cuda_kernels
+        self.config = config or _cuda_kernels.CudaConfig()
+        self._zero_rows = cuda.to_device(np.zeros(1, dtype=np.intp))[:0]
+
+    # -- launches ------------------------------------------------------------
+
+    def _gemm(self, dtype, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc,
+              epi=0, bias=None, aux=None, code=0):
+        cfg, k = self.config, self._k
+        kernel = k.gemm_kernel(np.dtype(dtype), cfg)
+        grid = (k.blocks(N, cfg.bn), k.blocks(M, cfg.bm))
+        block = (cfg.bn // cfg.tn, cfg.bm // cfg.tm)
+        # Unused operands still need an array of C's type: C itself.
+        kernel[grid, block](M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, epi,
+                            C if bias is None else bias, C if aux is None else aux, code)
+
+    def _launch_1d(self, kernel, n, *args):
+        tpb = self.config.tpb
+        kernel[self._k.blocks(n, tpb), tpb](*args)
+
+    def _forward(self, net, d_theta, d_in, nb, ws, dtype):
+        # Every layer's output for nb rows into ws.outs (softmax left to the caller).
+        coef_off, bias_off = net.offsets()
+        units, codes = net.units, net.activation_codes
+        a_in = d_in
+        for l in range(len(codes)):
+            n_in, n_out = int(units[l]), int(units[l + 1])
+            W = d_theta[coef_off[l] : coef_off[l + 1]]
+            b = d_theta[bias_off[l] : bias_off[l] + n_out]
+            Z = ws.layer(ws.outs, l, nb, n_out)
+            self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
+                       self._k.EPI_BIAS_ACT, b, None, int(codes[l]))
+            a_in = Z
+        return a_in
+
+    def _loss_grad(self, net, d_theta, d_in, d_Y, d_sw, d_rows, start, nb, ws, dtype):
+        # Forward, output rows, backward: raw summed gradient in ws.grad, sums in ws.sums.
+        k = self._k
+        units, codes = net.units, net.activation_codes
+        coef_off, bias_off = net.offsets()
+        L = len(codes)
+        n_out = int(units[-1])
+        P = self._forward(net, d_theta, d_in, nb, ws, dtype)
+        D = ws.layer(ws.deltas, L - 1, nb, n_out)
+        eps = float(np.finfo(dtype).eps)
+        self._launch_1d(k.output_rows, nb, P, n_out, bool(codes[-1] == k.SOFTMAX), d_Y, d_sw,
+                        d_rows, start, nb, net.loss_code, eps, D, ws.row_loss, ws.row_w)
+        sum_rows, _, _ = k.reduction_kernels(self.config.tpb)
+        sum_rows[1, self.config.tpb](ws.row_loss, ws.row_w, nb, ws.sums)
+        for l in range(L - 1, -1, -1):
+            n_in, n_cur = int(units[l]), int(units[l + 1])
+            a_in = d_in if l == 0 else ws.layer(ws.outs, l - 1, nb, n_in)
+            gW = ws.grad[coef_off[l] : coef_off[l + 1]]
+            self._gemm(dtype, n_in, n_cur, nb, a_in, n_in, True, D, n_cur, False, gW, n_cur)
+            gb = ws.grad[bias_off[l] : bias_off[l] + n_cur]
+            self._launch_1d(k.column_sums, n_cur, D, nb, n_cur, gb)
+            if l > 0:
+                W = d_theta[coef_off[l] : coef_off[l + 1]]
+                D_prev = ws.layer(ws.deltas, l - 1, nb, n_in)
+                self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
+                           n_in, k.EPI_BACKPROP, None, a_in, int(codes[l - 1]))
+                D = D_prev
+
+    def _finish(self, net, d_theta, ws, alpha, dtype, nb, accumulate, solver=-1, lr=0.0,
+                hyper=np.zeros(6), state=None):
+        # Complete the gradient, step (unless solver -1), and account the batch loss.
+        _, finish_step, batch_loss = self._k.reduction_kernels(self.config.tpb)
+        dt = np.dtype(dtype).type
+        s1, s2 = state if state is not None else (ws.grad[:0], ws.grad[:0])
+        n_coef = int(net.offsets()[0][-1])
+        self._launch_1d(finish_step, net.n_params, d_theta, ws.grad, n_coef, dt(alpha), ws.sums,
+                        solver, dt(lr), dt(hyper[1]), bool(hyper[2]), dt(hyper[3]),
+                        dt(hyper[4]), dt(hyper[5]), s1, s2, ws.l2_parts)
+        batch_loss[1, self.config.tpb](ws.sums, ws.l2_parts, float(alpha), nb,
+                                       int(net.units[-1]), net.loss_code, ws.acc, accumulate)
+
+    # -- the Backend interface ----------------------------------------------
+
+    def _check_input(self, X):
+        if isinstance(X, CSRInput):
+            raise ValueError(
+                "backend='cuda' does not support sparse input; use backend='cython' or "
+                "'numba', or pass a dense array."
+            )
+
+    def _device_data(self, cache, data):
+        # X, Y and weights on the device, once per fit.
+        key = (id(data), id(data.X), id(data.Y))
+        if cache.get("data_key") != key:
+            cuda = self._cuda
+            sw = data.sample_weight
+            cache["data_key"] = key
+            cache["data_ref"] = data  # keeps the ids valid
+            cache["d_X"] = cuda.to_device(data.X.reshape(-1))
+            cache["d_Y"] = cuda.to_device(data.Y.reshape(-1))
+            cache["d_sw"] = cuda.to_device(sw) if sw is not None else cache["d_Y"][:0]
+        return cache["d_X"], cache["d_Y"], cache["d_sw"]
+
+    def forward(self, net, theta, X):
+        self._check_input(X)
+        cuda, k = self._cuda, self._k
+        n, nf = X.shape
+        dtype = theta.dtype
+        out = np.empty((n, int(net.units[-1])), dtype=dtype)
+        chunk = max(1, min(PREDICT_CHUNK, n))
+        ws = _Workspace(cuda, net, dtype, chunk, 0, self.config.tpb)
+        d_theta = cuda.to_device(theta)
+        softmax = net.activation_codes[-1] == k.SOFTMAX
+        for start in range(0, n, chunk):
+            nb = min(chunk, n - start)
+            d_in = cuda.to_device(np.ascontiguousarray(X[start : start + nb]).reshape(-1))
+            P = self._forward(net, d_theta, d_in, nb, ws, dtype)
+            if softmax:
+                self._launch_1d(k.softmax_rows, nb, P, out.shape[1], nb)
+            out[start : start + nb] = P.copy_to_host().reshape(nb, -1)
+        return out
+
+    def loss_grad(self, net, theta, data, alpha, grad):
+        self._check_input(data.X)
+        cuda = self._cuda
+        n, dtype = data.n_samples, theta.dtype
+        d_X, d_Y, d_sw = self._device_data({}, data)
+        ws = _Workspace(cuda, net, dtype, n, 0, self.config.tpb)
+        d_theta = cuda.to_device(theta)
+        self._loss_grad(net, d_theta, d_X, d_Y, d_sw, self._zero_rows, 0, n, ws, dtype)
+        self._finish(net, d_theta, ws, alpha, dtype, n, False)
+        ws.grad.copy_to_host(grad)
+        return float(ws.acc.copy_to_host()[0])
+
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+        self._check_input(data.X)
+        cuda, k = self._cuda, self._k
+        n, nf = data.X.shape
+        dtype = theta.dtype
+        bs = min(batch_size, n)
+        d_X, d_Y, d_sw = self._device_data(cache, data)
+        if cache.get("ws_key") != (bs, dtype.str):
+            cache["ws_key"] = (bs, dtype.str)
+            cache["ws"] = _Workspace(cuda, net, dtype, bs, nf, self.config.tpb)
+            cache["d_theta"] = cuda.device_array_like(theta)
+            cache["d_state"] = tuple(cuda.device_array_like(b) for b in optimizer.buffers)
+        ws, d_theta, d_state = cache["ws"], cache["d_theta"], cache["d_state"]
+        d_theta.copy_to_device(theta)
+        for d, h in zip(d_state, optimizer.buffers):
+            if h.size:
+                d.copy_to_device(h)
+        d_rows = cuda.to_device(order) if order is not None else self._zero_rows
+        ws.acc.copy_to_device(np.zeros(1))
+        hyper = optimizer.hyper()
+        t, lr = optimizer.t, float(hyper[0])
+        try:
+            for start in range(0, n, bs):
+                nb = min(bs, n - start)
+                if order is not None:
+                    x_in = ws.xbuf[: nb * nf]
+                    self._launch_1d(k.gather_rows, nb * nf, d_X, nf, d_rows, start, nb, x_in)
+                else:
+                    x_in = d_X[start * nf : (start + nb) * nf]
+                self._loss_grad(net, d_theta, x_in, d_Y, d_sw, d_rows, start, nb, ws, dtype)
+                if optimizer.code == _scalar.ADAM:
+                    t += 1
+                    lr = _scalar.adam_rate(t, hyper[0], hyper[3], hyper[4])
+                self._finish(net, d_theta, ws, alpha, dtype, nb, True, optimizer.code, lr,
+                             hyper, d_state)
+        finally:
+            # Even when stopped midway (Ctrl-C), the host gets the last weights.
+            d_theta.copy_to_host(theta)
+            for d, h in zip(d_state, optimizer.buffers):
+                if h.size:
+                    d.copy_to_host(h)
+            optimizer.t = t
+        optimizer.learning_rate = lr
+        return float(ws.acc.copy_to_host()[0])

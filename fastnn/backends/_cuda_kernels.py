@@ -1,0 +1,314 @@
+"""Numba CUDA kernels: tiled GEMM with fused epilogues, row and column kernels.
+
+Matrices are flat, row-major device arrays with a leading dimension, as in
+BLAS, so one GEMM kernel serves every product of training:
+
+- forward ``Z = A @ W`` with the bias add and activation fused in its epilogue;
+- weight gradients ``gW = A.T @ D`` (A read transposed);
+- deltas ``D_prev = (D @ W.T) * act'(A_prev)`` with the derivative fused.
+
+The GEMM is shared-memory tiled (``BM x BK`` and ``BK x BN`` tiles) and
+register-blocked (each thread computes ``TM x TN`` outputs). Tile sizes and
+threads per block come from a :class:`CudaConfig`, so the tests can run
+every edge-tile branch on Numba's simulator with tiny tiles.
+
+Reductions accumulate in float64 whatever the dtype and in a fixed order, so
+a fit is reproducible run to run. The activation, loss and optimizer math is
+``_scalar``'s, compiled as device functions.
+"""
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numba
+from numba import cuda
+
+from . import _scalar
+
+# GEMM epilogues.
+EPI_STORE = 0
+EPI_BIAS_ACT = 1
+EPI_BACKPROP = 2
+
+_device = cuda.jit(device=True)
+activate = _device(_scalar.activate)
+backprop = _device(_scalar.backprop)
+loss_term = _device(_scalar.loss_term)
+finish_loss = _device(_scalar.finish_loss)
+sgd_update = _device(_scalar.sgd_update)
+adam_update = _device(_scalar.adam_update)
+
+SOFTMAX = _scalar.SOFTMAX
+SGD = _scalar.SGD
+ADAM = _scalar.ADAM
+
+
+@dataclass(frozen=True)
+class CudaConfig:
+    """Launch geometry of the kernels.
+
+    Attributes
+    ----------
+    bm, bn, bk : int
+        GEMM tile: ``bm x bn`` outputs per block, ``bk`` deep per step.
+    tm, tn : int
+        Outputs per thread (register block); a block has
+        ``(bm // tm) * (bn // tn)`` threads.
+    tpb : int
+        Threads per block of the element-wise, row and column kernels (a
+        power of two: the reductions halve it).
+    """
+
+    bm: int = 64
+    bn: int = 64
+    bk: int = 16
+    tm: int = 4
+    tn: int = 4
+    tpb: int = 256
+
+    def __post_init__(self):
+        if self.bm % self.tm or self.bn % self.tn:
+            raise ValueError("bm and bn must be multiples of tm and tn")
+        if self.tpb < 1 or self.tpb & (self.tpb - 1):
+            raise ValueError("tpb must be a power of two")
+
+
+def blocks(n, per):
+    """Blocks of ``per`` threads covering ``n`` items (at least one)."""
+    return max(1, -(-n // per))
+
+
+@functools.lru_cache(maxsize=None)
+def gemm_kernel(dtype, config):
+    """The tiled GEMM kernel for ``dtype`` (a NumPy dtype) and ``config``.
+
+    ``C[M, N] = op(A)[M, K] @ op(B)[K, N]`` then the epilogue ``epi``: plain
+    store, ``activate(code, C + bias[col])``, or ``backprop(code, C,
+    aux[row, col])`` (``aux`` shares C's layout). ``op`` transposes when
+    the flag is set: A is then stored ``K x M`` and B ``N x K``. Launch it
+    with grid ``(blocks(N, bn), blocks(M, bm))`` and block
+    ``(bn // tn, bm // tm)``.
+    """
+    nbtype = numba.from_dtype(dtype)
+    BM, BN, BK, TM, TN = config.bm, config.bn, config.bk, config.tm, config.tn
+    TX, TY = BN // TN, BM // TM
+    NT = TX * TY
+
+    @cuda.jit
+    def gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, epi, bias, aux, code):
+        As = cuda.shared.array((BK, BM), nbtype)
+        Bs = cuda.shared.array((BK, BN), nbtype)
+        acc = cuda.local.array((TM, TN), nbtype)
+        a_reg = cuda.local.array(TM, nbtype)
+        b_reg = cuda.local.array(TN, nbtype)
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        tid = ty * TX + tx
+        row0 = cuda.blockIdx.y * BM
+        col0 = cuda.blockIdx.x * BN
+        for i in range(TM):
+            for j in range(TN):
+                acc[i, j] = 0
+        for k0 in range(0, K, BK):
+            # Stage the tiles; consecutive threads read consecutive addresses.
+            for e in range(tid, BM * BK, NT):
+                if trans_a:
+                    kk, ii = e // BM, e % BM
+                else:
+                    ii, kk = e // BK, e % BK
+                gi, gk = row0 + ii, k0 + kk
+                v = 0
+                if gi < M and gk < K:
+                    v = A[gk * lda + gi] if trans_a else A[gi * lda + gk]
+                As[kk, ii] = v
+            for e in range(tid, BK * BN, NT):
+                if trans_b:
+                    jj, kk = e // BK, e % BK
+                else:
+                    kk, jj = e // BN, e % BN
+                gj, gk = col0 + jj, k0 + kk
+                v = 0
+                if gj < N and gk < K:
+                    v = B[gj * ldb + gk] if trans_b else B[gk * ldb + gj]
+                Bs[kk, jj] = v
+            cuda.syncthreads()
+            for kk in range(BK):
+                for i in range(TM):
+                    a_reg[i] = As[kk, ty + i * TY]
+                for j in range(TN):
+                    b_reg[j] = Bs[kk, tx + j * TX]
+                for i in range(TM):
+                    for j in range(TN):
+                        acc[i, j] += a_reg[i] * b_reg[j]
+            cuda.syncthreads()
+        for i in range(TM):
+            gi = row0 + ty + i * TY
+            if gi < M:
+                for j in range(TN):
+                    gj = col0 + tx + j * TX
+                    if gj < N:
+                        v = acc[i, j]
+                        if epi == EPI_BIAS_ACT:
+                            v = activate(code, v + bias[gj])
+                        elif epi == EPI_BACKPROP:
+                            v = backprop(code, v, aux[gi * ldc + gj])
+                        C[gi * ldc + gj] = v
+
+    return gemm
+
+
+@cuda.jit
+def gather_rows(X, nf, rows, start, nb, out):
+    """``out[r, :] = X[rows[start + r], :]`` for the batch's ``nb`` rows."""
+    e = cuda.grid(1)
+    if e < nb * nf:
+        r, j = e // nf, e % nf
+        out[e] = X[rows[start + r] * nf + j]
+
+
+@cuda.jit
+def output_rows(P, n_out, softmax, Y, sw, rows, start, nb, loss, eps, D, row_loss, row_w):
+    """Per row of the batch: softmax if asked, loss, and delta ``(P - Y) * w``.
+
+    One thread per row. ``rows`` empty means rows ``start, start + 1, ...``;
+    ``sw`` empty means unit weights.
+    """
+    r = cuda.grid(1)
+    if r < nb:
+        i = rows[start + r] if rows.shape[0] > 0 else start + r
+        p = P[r * n_out : (r + 1) * n_out]
+        if softmax:
+            mx = p[0]
+            for j in range(1, n_out):
+                if p[j] > mx:
+                    mx = p[j]
+            s = p[0] * 0
+            for j in range(n_out):
+                p[j] = math.exp(p[j] - mx)
+                s += p[j]
+            for j in range(n_out):
+                p[j] = p[j] / s
+        w = sw[i] if sw.shape[0] > 0 else 1.0
+        total = 0.0
+        for j in range(n_out):
+            y = Y[i * n_out + j]
+            total += loss_term(loss, y, p[j], eps)
+            D[r * n_out + j] = (p[j] - y) * w
+        row_loss[r] = w * total
+        row_w[r] = w
+
+
+@cuda.jit
+def softmax_rows(P, n_out, nb):
+    """Softmax of each of ``nb`` rows in place (prediction)."""
+    r = cuda.grid(1)
+    if r < nb:
+        p = P[r * n_out : (r + 1) * n_out]
+        mx = p[0]
+        for j in range(1, n_out):
+            if p[j] > mx:
+                mx = p[j]
+        s = p[0] * 0
+        for j in range(n_out):
+            p[j] = math.exp(p[j] - mx)
+            s += p[j]
+        for j in range(n_out):
+            p[j] = p[j] / s
+
+
+@cuda.jit
+def column_sums(D, nb, n, out):
+    """``out[j] = sum(D[:, j])`` (float64 accumulation, rows in order)."""
+    j = cuda.grid(1)
+    if j < n:
+        s = 0.0
+        for r in range(nb):
+            s += D[r * n + j]
+        out[j] = s
+
+
+@functools.lru_cache(maxsize=None)
+def reduction_kernels(tpb):
+    """Kernels that sum in one block of ``tpb`` threads, in a fixed order."""
+
+    @cuda.jit(device=True)
+    def block_sum(shared, value):
+        # Tree sum of one value per thread; thread 0 gets the total.
+        t = cuda.threadIdx.x
+        shared[t] = value
+        cuda.syncthreads()
+        half = tpb // 2
+        while half > 0:
+            if t < half:
+                shared[t] += shared[t + half]
+            cuda.syncthreads()
+            half //= 2
+        return shared[0]
+
+    @cuda.jit
+    def sum_rows(row_loss, row_w, nb, sums):
+        """One block: ``sums[0] = sum(row_loss)``, ``sums[1] = sum(row_w)``."""
+        shared = cuda.shared.array(tpb, numba.float64)
+        t = cuda.threadIdx.x
+        a = 0.0
+        b = 0.0
+        for r in range(t, nb, tpb):
+            a += row_loss[r]
+            b += row_w[r]
+        a = block_sum(shared, a)
+        b = block_sum(shared, b)
+        if t == 0:
+            sums[0] = a
+            sums[1] = b
+
+    @cuda.jit
+    def finish_step(theta, grad, n_coef, alpha, sums, solver, lr, momentum, nesterov,
+                    beta_1, beta_2, eps, state_1, state_2, l2_parts):
+        """Complete each parameter's gradient, then step it (``solver`` -1: no step).
+
+        ``grad = (grad + alpha * W) / sum(w)`` on weights (``theta[:n_coef]``),
+        ``grad / sum(w)`` on biases, ``sum(w)`` read from ``sums[1]``. Each
+        block writes the ``sum(W ** 2)`` of its weights, before the step,
+        to ``l2_parts[block]``.
+        """
+        shared = cuda.shared.array(tpb, numba.float64)
+        i = cuda.grid(1)
+        sq = 0.0
+        if i < theta.shape[0]:
+            w = theta[i]
+            g = grad[i]
+            s = sums[1]
+            if i < n_coef:
+                sq = w * w
+                g = (g + alpha * w) / s
+            else:
+                g = g / s
+            grad[i] = g
+            if solver == SGD:
+                theta[i], state_1[i] = sgd_update(w, g, state_1[i], lr, momentum, nesterov)
+            elif solver == ADAM:
+                theta[i], state_1[i], state_2[i] = adam_update(
+                    w, g, state_1[i], state_2[i], lr, beta_1, beta_2, eps
+                )
+        sq = block_sum(shared, sq)
+        if cuda.threadIdx.x == 0:
+            l2_parts[cuda.blockIdx.x] = sq
+
+    @cuda.jit
+    def batch_loss(sums, l2_parts, alpha, nb, n_out, loss, acc, accumulate):
+        """One block: the batch loss (L2 included); ``acc[0] += nb * loss`` or ``= loss``."""
+        shared = cuda.shared.array(tpb, numba.float64)
+        t = cuda.threadIdx.x
+        s = 0.0
+        for k in range(t, l2_parts.shape[0], tpb):
+            s += l2_parts[k]
+        s = block_sum(shared, s)
+        if t == 0:
+            value = finish_loss(loss, sums[0], sums[1], n_out) + 0.5 * alpha * s / sums[1]
+            if accumulate:
+                acc[0] += nb * value
+            else:
+                acc[0] = value
+
+    return sum_rows, finish_step, batch_loss

@@ -1,0 +1,167 @@
+"""The CUDA backend against the NumPy reference.
+
+Without a GPU these run on Numba's simulator (``NUMBA_ENABLE_CUDASIM=1``,
+set in conftest.py) with tiny tiles and blocks, so that every edge-tile and
+partial-batch branch runs; ``FASTNN_TEST_GPU=1`` runs them on a real GPU.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastnn import MLPClassifier, MLPRegressor, backends, get_backend
+from test_backends import TOL, _optimizer, make_problem
+
+cuda_backend = pytest.importorskip("fastnn.backends._cuda")
+ok, why = cuda_backend.cuda_status()
+if not ok:
+    pytest.skip(f"CUDA backend cannot run: {why}", allow_module_level=True)
+
+from fastnn.backends._cuda_kernels import (  # noqa: E402
+    EPI_BACKPROP, EPI_BIAS_ACT, EPI_STORE, CudaConfig,
+)
+
+# Tiles smaller than the matrices, uneven in every dimension.
+TINY = CudaConfig(bm=4, bn=4, bk=2, tm=2, tn=2, tpb=4)
+# Register blocks of one row/column, tiles not square.
+ODD = CudaConfig(bm=2, bn=8, bk=3, tm=1, tn=4, tpb=8)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return cuda_backend.CudaBackend(TINY)
+
+
+@pytest.fixture
+def small_cuda(monkeypatch, tiny):
+    """backend="cuda" in estimators gets the tiny-tile backend."""
+    monkeypatch.setitem(backends._INSTANCES, "cuda", tiny)
+    return tiny
+
+
+@pytest.mark.parametrize("config", [TINY, ODD], ids=["tiny", "odd"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_every_transpose_and_epilogue(config, dtype):
+    from numba import cuda
+
+    be = cuda_backend.CudaBackend(config)
+    rng = np.random.RandomState(0)
+    M, N, K = 5, 7, 9
+    for trans_a in (False, True):
+        for trans_b in (False, True):
+            a = rng.normal(size=(M, K)).astype(dtype)
+            b = rng.normal(size=(K, N)).astype(dtype)
+            A = np.ascontiguousarray(a.T if trans_a else a)
+            B = np.ascontiguousarray(b.T if trans_b else b)
+            bias = rng.normal(size=N).astype(dtype)
+            aux = rng.uniform(size=(M, N)).astype(dtype)
+            aux[0, :3] = 0
+            for epi, code, expected in [
+                (EPI_STORE, 0, a @ b),
+                (EPI_BIAS_ACT, 3, np.maximum(a @ b + bias, 0)),
+                (EPI_BIAS_ACT, 2, np.tanh(a @ b + bias)),
+                (EPI_BACKPROP, 1, (a @ b) * aux * (1 - aux)),
+                (EPI_BACKPROP, 3, np.where(aux == 0, 0, a @ b)),
+            ]:
+                C = cuda.device_array(M * N, dtype)
+                be._gemm(dtype, M, N, K, cuda.to_device(A.ravel()), A.shape[1], trans_a,
+                         cuda.to_device(B.ravel()), B.shape[1], trans_b, C, N, epi,
+                         cuda.to_device(bias), cuda.to_device(aux.ravel()), code)
+                np.testing.assert_allclose(C.copy_to_host().reshape(M, N), expected,
+                                           rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "units,hidden,loss",
+    [
+        ([7, 5, 3], "relu", "log_loss"),
+        ([6, 3, 4, 2], "logistic", "binary_log_loss"),
+        ([5, 6, 3], "tanh", "poisson"),
+        ([3, 2], "identity", "squared_error"),
+    ],
+)
+def test_forward_and_gradient_match_reference(tiny, dtype, units, hidden, loss):
+    ref = get_backend("numpy")
+    net, theta, data = make_problem(units, hidden, loss, dtype, n=9, weighted=loss != "poisson")
+    out = tiny.forward(net, theta, data.X)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, ref.forward(net, theta, data.X), **TOL[dtype])
+    g, g_ref = np.empty_like(theta), np.empty_like(theta)
+    value = tiny.loss_grad(net, theta, data, 0.01, g)
+    assert value == pytest.approx(ref.loss_grad(net, theta, data, 0.01, g_ref), rel=TOL[dtype]["rtol"])
+    np.testing.assert_allclose(g, g_ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize(
+    "dtype,kind,shuffle",
+    [
+        (np.float32, "adam", True),
+        (np.float64, "nesterov", True),
+        (np.float64, "adam", False),
+        (np.float32, "sgd", False),
+    ],
+)
+def test_epoch_matches_reference(tiny, dtype, kind, shuffle):
+    # 13 samples in batches of 5: a partial last batch, gathered or not.
+    net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, n=13, weighted=True)
+    order = np.random.RandomState(1).permutation(13).astype(np.intp) if shuffle else None
+    results = []
+    for be in (get_backend("numpy"), tiny):
+        theta = theta0.copy()
+        opt = _optimizer(kind, theta)
+        cache = {}
+        losses = [be.epoch(net, theta, opt, data, order, 5, 1e-3, cache) for _ in range(2)]
+        results.append((theta, losses, opt))
+    (t_ref, l_ref, o_ref), (t_gpu, l_gpu, o_gpu) = results
+    np.testing.assert_allclose(t_gpu, t_ref, **TOL[dtype])
+    np.testing.assert_allclose(l_gpu, l_ref, rtol=TOL[dtype]["rtol"] * 10)
+    assert o_gpu.t == o_ref.t
+    assert o_gpu.learning_rate == pytest.approx(o_ref.learning_rate)
+    for a, b in zip(o_gpu.buffers, o_ref.buffers):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimator_fit_matches_numpy_backend(small_cuda):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(21, 4)).astype(np.float32)
+    y = rng.randint(3, size=21)
+    params = dict(hidden_layer_sizes=(5,), batch_size=8, max_iter=2, random_state=0, tol=0)
+    ref = MLPClassifier(backend="numpy", **params).fit(X, y)
+    gpu = MLPClassifier(backend="cuda", **params).fit(X, y)
+    np.testing.assert_allclose(gpu.loss_curve_, ref.loss_curve_, rtol=2e-4)
+    np.testing.assert_allclose(gpu.predict_proba(X), ref.predict_proba(X), rtol=2e-4, atol=1e-5)
+    reg_ref = MLPRegressor(backend="numpy", solver="lbfgs", hidden_layer_sizes=(3,), max_iter=3,
+                           random_state=0).fit(X[:10].astype(float), X[:10, 0])
+    reg = MLPRegressor(backend="cuda", solver="lbfgs", hidden_layer_sizes=(3,), max_iter=3,
+                       random_state=0).fit(X[:10].astype(float), X[:10, 0])
+    np.testing.assert_allclose(reg.predict(X[:10].astype(float)),
+                               reg_ref.predict(X[:10].astype(float)), rtol=1e-8)
+
+
+def test_sparse_input_is_refused_clearly(small_cuda):
+    X = sp.random(10, 4, density=0.5, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="does not support sparse input.*'cython'"):
+        MLPRegressor(backend="cuda", max_iter=1).fit(X, np.arange(10.0))
+
+
+def test_no_gpu_gives_a_clear_error():
+    # A fresh interpreter without the simulator: either a GPU is there, or
+    # asking for the backend says why not and what to do.
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    code = (
+        "from fastnn.backends import get_backend\n"
+        "try:\n    get_backend('cuda')\nexcept ImportError as e:\n    print('ERR', e)\n"
+        "else:\n    print('OK')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    if out.startswith("OK"):
+        pytest.skip("a GPU is available here")
+    assert "backend='cuda' cannot run here" in out
+    assert "NUMBA_ENABLE_CUDASIM=1" in out and "cython" in out
