@@ -6,8 +6,15 @@
 
 from . import _check_build  # noqa: F401  (readable error if the extension is missing)
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
-from .backends import available_backends, get_backend
+from .backends import available_backends, get_backend, show_backends
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "available_backends", "get_backend", "__version__"]
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "available_backends",
+    "get_backend",
+    "show_backends",
+    "__version__",
+]

@@ -314,3 +314,35 @@ def test_label_encoding_matches_label_binarizer(y):
     np.testing.assert_array_equal(
         clf._encode_labels(y), clf._label_binarizer.transform(y).astype(bool)
     )
+
+
+def test_show_backends_says_what_runs_and_why_not():
+    import io
+
+    from fastnn import show_backends
+    from fastnn.backends import auto_backend_name, available_backends, backend_status
+
+    out = io.StringIO()
+    status = show_backends(file=out)
+    lines = out.getvalue().splitlines()
+    assert set(status) == set(available_backends())
+    assert len(lines) == len(status)
+    assert auto_backend_name() == "cython"
+    assert any(line.startswith("cython") and line.endswith("[auto]") for line in lines)
+    for name, (ok, detail) in backend_status().items():
+        assert detail, name
+        line = next(line for line in lines if line.split()[0] == name)
+        assert (" yes " in line) == ok and detail in line
+    assert status["numpy"][0] and status["cython"][0]
+
+
+def test_cuda_status_without_numba_cuda(monkeypatch):
+    import importlib.util
+
+    from fastnn.backends import _cuda
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "numba_cuda" else real(name, *a))
+    ok, detail = _cuda.cuda_status()
+    assert not ok and "numba-cuda is not installed" in detail and "fastnn[cuda]" in detail

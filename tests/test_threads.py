@@ -22,9 +22,11 @@ def _fit(est, out, key):
         out[key] = est.fit(X, y if isinstance(est, MLPClassifier) else X[:, 2])
 
 
+@pytest.mark.parametrize("backend", ["cython", "numba"])
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_threaded_fits_equal_sequential_fits(solver):
-    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0, solver=solver)
+def test_threaded_fits_equal_sequential_fits(solver, backend):
+    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0, solver=solver,
+                  backend=backend)
     estimators = {"clf": MLPClassifier(**params), "reg": MLPRegressor(**params)}
     sequential = {}
     for key, est in estimators.items():
@@ -64,15 +66,19 @@ def _longest_stall(run_in_thread):
     return worst, time.perf_counter() - start
 
 
-def test_gil_is_released_during_an_epoch():
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_gil_is_released_during_an_epoch(backend):
     Xb = rng.normal(size=(60000, 100)).astype(np.float32)
     yb = (Xb[:, 0] > 0).astype(int)
-    est = MLPClassifier(hidden_layer_sizes=(256,), batch_size=32, max_iter=1, random_state=0)
+    est = MLPClassifier(hidden_layer_sizes=(256,), batch_size=32, max_iter=1, random_state=0,
+                        backend=backend)
 
-    def fit():
+    def fit(X=Xb, y=yb):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            est.fit(Xb, yb)
+            est.fit(X, y)
+
+    fit(Xb[:100], yb[:100])  # Numba compiles (holding the GIL) on first use: not timed
 
     # Control: a long C call that keeps the GIL shows up as one long stall.
     held_stall, held_total = _longest_stall(lambda: sum(range(20_000_000)))

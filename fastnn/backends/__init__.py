@@ -6,6 +6,7 @@ listing the known ones.
 """
 
 from ._base import Backend
+from ._status import backend_status, show_backends
 
 # name -> (module, class); imported on first use.
 _REGISTRY = {
@@ -15,8 +16,11 @@ _REGISTRY = {
     "numpy": ("._numpy", "NumpyBackend"),
 }
 
-# Order in which "auto" tries the backends.
-_AUTO_ORDER = ("cython",)
+# What backend="auto" runs, first available first. The rule, from the bench
+# (bench/results/latest.md, 2-core CPU): Cython beats Numba on every CPU
+# workload (Numba takes 1.1-1.35x its time), so it comes first. CUDA is never
+# picked automatically until GPU timings say for which sizes it wins.
+_AUTO_ORDER = ("cython", "numba")
 
 _INSTANCES = {}
 
@@ -24,6 +28,17 @@ _INSTANCES = {}
 def available_backends():
     """Names users may pass as ``backend=`` (besides ``"auto"``)."""
     return tuple(_REGISTRY)
+
+
+def auto_backend_name():
+    """The backend ``backend="auto"`` runs here (see ``_AUTO_ORDER``)."""
+    for name in _AUTO_ORDER:
+        try:
+            get_backend(name)
+        except ImportError:
+            continue
+        return name
+    return _AUTO_ORDER[0]
 
 
 def get_backend(name="auto"):
@@ -37,7 +52,7 @@ def get_backend(name="auto"):
         If the backend is known but cannot run here; the message says why.
     """
     if name == "auto":
-        name = _AUTO_ORDER[0]
+        name = auto_backend_name()
     if name not in _REGISTRY:
         raise ValueError(
             f"Unknown backend {name!r}; choose 'auto' or one of {sorted(_REGISTRY)}."
@@ -51,4 +66,11 @@ def get_backend(name="auto"):
     return _INSTANCES[name]
 
 
-__all__ = ["Backend", "available_backends", "get_backend"]
+__all__ = [
+    "Backend",
+    "auto_backend_name",
+    "available_backends",
+    "backend_status",
+    "get_backend",
+    "show_backends",
+]

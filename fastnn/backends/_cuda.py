@@ -28,10 +28,15 @@ def cuda_status():
 
     Never raises; ``detail`` names the device, the simulator, or what is missing.
     """
+    import importlib.util
+
+    # NVIDIA's numba-cuda, not the deprecated target that older numba bundles.
+    if importlib.util.find_spec("numba_cuda") is None:
+        return False, f"numba-cuda is not installed ({INSTALL_HINT})"
     try:
         from numba import cuda
     except ImportError as exc:
-        return False, f"numba's CUDA target is not installed ({exc}); {INSTALL_HINT}"
+        return False, f"numba's CUDA target cannot be imported ({exc}); {INSTALL_HINT}"
     try:
         from numba.cuda import config as cuda_config
 
