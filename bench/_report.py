@@ -93,7 +93,11 @@ def _metric(name, v):
 
 
 def _labels(report):
-    return {s["name"]: s["label"] for s in report["systems"]}
+    # Run-wide systems, plus any a workload brings itself (the GPU one's PyTorch CUDA).
+    labels = {s["name"]: s["label"] for s in report["systems"]}
+    for result in report["workloads"].values():
+        labels.update(result.get("labels", {}))
+    return labels
 
 
 def _short(label):
@@ -160,6 +164,8 @@ def targets_table(report):
         if v["limit"] is not None:
             # no "|" here: it would split the Markdown cell
             limit = f"within ±{v['limit']}" if v["absolute"] else f"<= {v['limit']}{unit}"
+            if v.get("at_least"):
+                limit = f">= {v['limit']}{unit}"
         verdict = v["verdict"] if v["reason"] is None else f"{v['verdict']}: {v['reason']}"
         rows.append([v["target"], labels[v["system"]], measured, limit, verdict])
     return _table(["target", "system", "measured", "limit", "verdict"], rows)

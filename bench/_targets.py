@@ -1,4 +1,4 @@
-"""The targets of issue #3 and whether a run met them.
+"""The targets of issues #2-#4 and whether a run met them.
 
 Each target names a workload row and a value in it; it is checked for every
 fastnn backend of the run. A target whose row did not run is "not measured",
@@ -21,10 +21,13 @@ class Target:
     workload, row_id : str
         Where the value is.
     kind : str
-        ``"ratio"`` (fastnn / ``other``), ``"x_bound"``, ``"metric"`` (the
-        value of ``metric``) or ``"same"`` (``metric`` must be true).
+        ``"ratio"`` (fastnn / ``other``), ``"seconds_ratio"`` (seconds of the
+        system / seconds of ``other``, which may be another fastnn backend),
+        ``"x_bound"``, ``"metric"`` (the value of ``metric``) or ``"same"``
+        (``metric`` must be true).
     limit : float, default=None
-        Upper limit on the value (on its absolute value if ``absolute``).
+        Upper limit on the value (on its absolute value if ``absolute``; a
+        lower limit if ``at_least``).
     other : str, default=None
         System in the denominator of a ratio.
     metric : str, default=None
@@ -33,6 +36,10 @@ class Target:
         Compare the absolute value with ``limit`` (the value is a signed difference).
     unit : str, default="x"
         Shown after the value and the limit ("x": a multiple).
+    only : tuple of str, default=None
+        The fastnn systems the target is about (None: every one).
+    at_least : bool, default=False
+        The value must be at least ``limit``.
     """
 
     text: str
@@ -44,9 +51,14 @@ class Target:
     metric: str = None
     absolute: bool = False
     unit: str = "x"
+    only: tuple = None
+    at_least: bool = False
 
     def value(self, row, system):
         """The measured value for ``system`` in ``row``, or None."""
+        if self.kind == "seconds_ratio":
+            mine, other = row["seconds"].get(system), row["seconds"].get(self.other)
+            return mine / other if mine is not None and other is not None else None
         if self.kind == "ratio":
             return row["ratios"].get(f"{system}/{self.other}")
         if self.kind == "x_bound":
@@ -57,6 +69,8 @@ class Target:
         """Whether ``value`` meets the target."""
         if self.kind == "same":
             return bool(value)
+        if self.at_least:
+            return value >= self.limit
         return (abs(value) if self.absolute else value) <= self.limit
 
 
@@ -81,6 +95,17 @@ TARGETS = [
            "search", search.TARGET_ID, "same", metric="same best params as scikit-learn"),
     Target("Fashion-MNIST float32 fit: peak extra memory <= 1.0x X.nbytes (goal)", "memory",
            memory.TARGET_ID, "metric", 1.0, metric="peak extra / X.nbytes"),
+    # Issue #4: the Numba and CUDA backends.
+    Target("Numba CPU: Fashion-MNIST float32 s/epoch within 1.3x of the Cython backend",
+           "fashion", "float32", "seconds_ratio", 1.3, other="fastnn-cython",
+           only=("fastnn-numba",)),
+    Target("CUDA (H100): Fashion-MNIST batch 256 s/epoch <= 0.5x PyTorch CUDA", "gpu",
+           "fashion-b256", "ratio", 0.5, other="pytorch-cuda", only=("fastnn-cuda",)),
+    Target("CUDA (H100): Fashion-MNIST batch 4096 s/epoch within 1.5x of PyTorch CUDA", "gpu",
+           "fashion-b4096", "ratio", 1.5, other="pytorch-cuda", only=("fastnn-cuda",)),
+    Target("CUDA: tiled GEMM 4096^3 float32 at >= 0.3x cuBLAS TFLOP/s (goal)", "gpu",
+           "fashion-b256", "metric", 0.3, metric="GEMM TFLOP/s / cuBLAS",
+           only=("fastnn-cuda",), at_least=True),
 ]
 
 
@@ -107,6 +132,8 @@ def check(results, systems):
     verdicts = []
     for target in TARGETS:
         for system in (s for s in systems if s.is_fastnn):
+            if target.only is not None and system.name not in target.only:
+                continue
             value, reason = None, None
             result = results.get(target.workload)
             if system.absent:
@@ -130,6 +157,7 @@ def check(results, systems):
                 {
                     "target": target.text,
                     "absolute": target.absolute,
+                    "at_least": target.at_least,
                     "unit": target.unit,
                     "system": system.name,
                     "value": value,

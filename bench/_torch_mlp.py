@@ -1,4 +1,4 @@
-"""scikit-learn-style MLPs in PyTorch (CPU): the bench's third system.
+"""scikit-learn-style MLPs in PyTorch (CPU, or a GPU with ``device="cuda"``).
 
 The network, loss, L2 penalty, Adam, mini-batching, initialisation
 (Glorot-uniform bounds) and the stopping rule are scikit-learn's, so the
@@ -43,6 +43,7 @@ class _TorchMLP(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        device="cpu",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -58,9 +59,10 @@ class _TorchMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.device = device
 
     def _as_input(self, X):
-        return torch.from_numpy(np.ascontiguousarray(X, dtype=self._np_dtype))
+        return torch.from_numpy(np.ascontiguousarray(X, dtype=self._np_dtype)).to(self.device)
 
     def _build(self, units, generator):
         layers = []
@@ -97,13 +99,14 @@ class _TorchMLP(BaseEstimator):
         self._torch_dtype = torch.float32 if X.dtype == np.float32 else torch.float64
         X_t = self._as_input(X)
         target, width = self._encode_targets(y)
+        target = target.to(self.device)
         n = X_t.shape[0]
         batch_size = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
 
         generator = torch.Generator()
         generator.manual_seed(0 if self.random_state is None else int(self.random_state))
         units = [X_t.shape[1], *self.hidden_layer_sizes, width]
-        self.model_ = self._build(units, generator)
+        self.model_ = self._build(units, generator).to(self.device)
         weights = [m.weight for m in self.model_ if isinstance(m, torch.nn.Linear)]
         biases = [m.bias for m in self.model_ if isinstance(m, torch.nn.Linear)]
         # scikit-learn adds alpha * W / batch_length to the weight gradients (not
@@ -124,7 +127,8 @@ class _TorchMLP(BaseEstimator):
         self.loss_curve_ = []
         for _ in range(self.max_iter):
             order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
-            total = torch.zeros((), dtype=self._torch_dtype)
+            order = order.to(self.device)
+            total = torch.zeros((), dtype=self._torch_dtype, device=self.device)
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 optimizer.zero_grad(set_to_none=True)
@@ -148,7 +152,7 @@ class _TorchMLP(BaseEstimator):
 
     def _raw_output(self, X):
         with torch.inference_mode():
-            return self.model_(self._as_input(X))
+            return self.model_(self._as_input(X)).cpu()
 
 
 class TorchMLPClassifier(ClassifierMixin, _TorchMLP):

@@ -4,7 +4,7 @@ Each module's ``run(ctx)`` takes a ``bench._context.Context`` and returns a
 result shaped as ``bench._results`` documents.
 """
 
-from . import fashion, lbfgs, memory, predict, scaling, search, tabular
+from . import fashion, gpu, lbfgs, memory, predict, scaling, search, tabular
 
 WORKLOADS = {
     "fashion": fashion.run,
@@ -14,4 +14,5 @@ WORKLOADS = {
     "predict": predict.run,
     "memory": memory.run,
     "scaling": scaling.run,
+    "gpu": gpu.run,
 }
