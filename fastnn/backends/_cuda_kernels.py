@@ -167,6 +167,21 @@ def gather_rows(X, nf, rows, start, nb, out):
         out[e] = X[rows[start + r] * nf + j]
 
 
+@cuda.jit(device=True)
+def _softmax(p, n):
+    # exp(p - max(p)) / sum in place, in scikit-learn's order of operations.
+    mx = p[0]
+    for j in range(1, n):
+        if p[j] > mx:
+            mx = p[j]
+    s = p[0] * 0
+    for j in range(n):
+        p[j] = math.exp(p[j] - mx)
+        s += p[j]
+    for j in range(n):
+        p[j] = p[j] / s
+
+
 @cuda.jit
 def output_rows(P, n_out, softmax, Y, sw, rows, start, nb, loss, eps, D, row_loss, row_w):
     """Per row of the batch: softmax if asked, loss, and delta ``(P - Y) * w``.
@@ -179,16 +194,7 @@ def output_rows(P, n_out, softmax, Y, sw, rows, start, nb, loss, eps, D, row_los
         i = rows[start + r] if rows.shape[0] > 0 else start + r
         p = P[r * n_out : (r + 1) * n_out]
         if softmax:
-            mx = p[0]
-            for j in range(1, n_out):
-                if p[j] > mx:
-                    mx = p[j]
-            s = p[0] * 0
-            for j in range(n_out):
-                p[j] = math.exp(p[j] - mx)
-                s += p[j]
-            for j in range(n_out):
-                p[j] = p[j] / s
+            _softmax(p, n_out)
         w = sw[i] if sw.shape[0] > 0 else 1.0
         total = 0.0
         for j in range(n_out):
@@ -204,17 +210,7 @@ def softmax_rows(P, n_out, nb):
     """Softmax of each of ``nb`` rows in place (prediction)."""
     r = cuda.grid(1)
     if r < nb:
-        p = P[r * n_out : (r + 1) * n_out]
-        mx = p[0]
-        for j in range(1, n_out):
-            if p[j] > mx:
-                mx = p[j]
-        s = p[0] * 0
-        for j in range(n_out):
-            p[j] = math.exp(p[j] - mx)
-            s += p[j]
-        for j in range(n_out):
-            p[j] = p[j] / s
+        _softmax(P[r * n_out : (r + 1) * n_out], n_out)
 
 
 @cuda.jit

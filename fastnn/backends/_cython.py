@@ -5,25 +5,11 @@ import numpy as np
 from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
-from ._data import CSRInput
+from ._data import NO_INDEX, input_args, net_args
 from ._threads import n_threads_for, single_threaded_blas
-
-_NO_INDEX = np.empty(0, dtype=np.intp)
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
-
-
-def _input_args(X):
-    """(values, indices, indptr, n_features) of a dense array or a CSRInput."""
-    if isinstance(X, CSRInput):
-        return X.data, X.indices, X.indptr, X.shape[1]
-    return X.reshape(-1), _NO_INDEX, _NO_INDEX, X.shape[1]
-
-
-def _net_args(net):
-    coef_off, bias_off = net.offsets()
-    return net.units, net.activation_codes, coef_off, bias_off
 
 
 def _weights(data):
@@ -56,7 +42,7 @@ class CythonBackend(Backend):
         chunk = max(1, -(-n // n_chunks))
         work = np.empty(n_threads * chunk * sum(net.units[1:]), dtype=theta.dtype)
         with single_threaded_blas(n_threads):
-            return _mlp.forward(*_input_args(X), theta, *_net_args(net), out, work, n_threads)
+            return _mlp.forward(*input_args(X), theta, *net_args(net), out, work, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad):
         n_threads = _n_threads(net, data.n_samples)
@@ -64,7 +50,7 @@ class CythonBackend(Backend):
         work = np.empty(size, dtype=theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.loss_grad(
-                *_input_args(data.X), data.Y, _weights(data), theta, *_net_args(net),
+                *input_args(data.X), data.Y, _weights(data), theta, *net_args(net),
                 net.loss_code, float(alpha), grad, work, n_threads,
             )
 
@@ -78,14 +64,14 @@ class CythonBackend(Backend):
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)
-            cache["net"] = _net_args(net)
+            cache["net"] = net_args(net)
         state_1, state_2 = optimizer.buffers
         step = np.array([optimizer.t], dtype=np.intp)
         try:
             with single_threaded_blas(n_threads):
                 accumulated, rate = _mlp.epoch(
-                    *_input_args(data.X), data.Y, _weights(data), theta, *cache["net"],
-                    net.loss_code, _NO_INDEX if order is None else order, int(batch_size),
+                    *input_args(data.X), data.Y, _weights(data), theta, *cache["net"],
+                    net.loss_code, NO_INDEX if order is None else order, int(batch_size),
                     float(alpha), optimizer.code, optimizer.hyper(), state_1, state_2, step,
                     cache["grad"], cache["work"], n_threads,
                 )

@@ -82,3 +82,24 @@ def make_train_data(X, Y, sample_weight, dtype):
     if sample_weight is not None:
         sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
     return TrainData(as_compute_input(X, dtype), Y, sample_weight)
+
+
+# An empty index array: no CSR indices, or no visiting order.
+NO_INDEX = np.empty(0, dtype=np.intp)
+
+
+def input_args(X):
+    """``(values, indices, indptr, n_features)`` of a dense array or a CSRInput.
+
+    The compiled kernels take both kinds in this form: dense rows flattened
+    with empty index arrays, or the three CSR arrays.
+    """
+    if isinstance(X, CSRInput):
+        return X.data, X.indices, X.indptr, X.shape[1]
+    return X.reshape(-1), NO_INDEX, NO_INDEX, X.shape[1]
+
+
+def net_args(net):
+    """``(units, activation codes, weight offsets, bias offsets)`` of a NetworkSpec."""
+    coef_off, bias_off = net.offsets()
+    return net.units, net.activation_codes, coef_off, bias_off

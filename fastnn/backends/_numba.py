@@ -13,10 +13,8 @@ each calling single-threaded BLAS on its share.
 import numpy as np
 
 from ._base import Backend
-from ._data import CSRInput
+from ._data import NO_INDEX, CSRInput, input_args, net_args
 from ._threads import n_threads_for, single_threaded_blas
-
-_NO_INDEX = np.empty(0, dtype=np.intp)
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
@@ -35,25 +33,13 @@ def _n_threads(net, rows):
     return n_threads_for(numba.get_num_threads(), rows, net.n_weights)
 
 
-def _input_args(X):
-    """(values, indices, indptr, n_features) of a dense array or a CSRInput."""
-    if isinstance(X, CSRInput):
-        return X.data, X.indices, X.indptr, X.shape[1]
-    return X.reshape(-1), _NO_INDEX, _NO_INDEX, X.shape[1]
-
-
-def _net_args(net):
-    coef_off, bias_off = net.offsets()
-    return net.units, net.activation_codes, coef_off, bias_off
-
-
 def _train_args(net, data):
     # Input, targets, weights (empty when unweighted), then the network.
     sw = data.sample_weight
     if sw is None:
         sw = np.empty(0, dtype=data.dtype)
     eps = float(np.finfo(data.dtype).eps)
-    return (*_input_args(data.X), data.Y, sw, *_net_args(net), net.loss_code, eps)
+    return (*input_args(data.X), data.Y, sw, *net_args(net), net.loss_code, eps)
 
 
 class NumbaBackend(Backend):
@@ -77,7 +63,7 @@ class NumbaBackend(Backend):
         n_chunks = n_threads * -(-n // (n_threads * PREDICT_CHUNK))
         chunk = max(1, -(-n // n_chunks))
         with single_threaded_blas(n_threads):
-            return K.forward(*_input_args(X), theta, *_net_args(net), out, chunk, n_threads)
+            return K.forward(*input_args(X), theta, *net_args(net), out, chunk, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad):
         K = _kernels()
@@ -110,7 +96,7 @@ class NumbaBackend(Backend):
         with single_threaded_blas(n_threads):
             accumulated, rate = K.epoch(
                 Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off, loss, eps,
-                _NO_INDEX if order is None else order, int(batch_size), float(alpha),
+                NO_INDEX if order is None else order, int(batch_size), float(alpha),
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
                 cache["work"], n_threads,
             )
