@@ -57,6 +57,9 @@ def _fastnn_system(backend):
         fastnn.get_backend(backend)
     except ImportError as exc:
         return System(name, label, is_fastnn=True, absent=f"backend cannot run here: {exc}")
+    if backend == "cuda" and "simulator" in fastnn.backends.backend_status()["cuda"][1]:
+        return System(name, label, is_fastnn=True,
+                      absent="runs on Numba's CUDA simulator here: its timings mean nothing")
     return System(
         name,
         label,

@@ -32,6 +32,8 @@ def run_bench(out, *args, env=None):
     # One thread per system: the test stays quick on a machine other jobs share.
     command = [sys.executable, "-m", "bench", "--quick", "--no-download", "--threads", "1",
                *BACKENDS]
+    # The real CUDA backend or none: never the simulator that conftest.py turns on.
+    env = {k: v for k, v in (env or os.environ).items() if k != "NUMBA_ENABLE_CUDASIM"}
     proc = subprocess.run(
         [*command, "--out", str(out), *args],
         cwd=ROOT,
