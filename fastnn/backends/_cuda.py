@@ -70,7 +70,6 @@ class _Workspace:
     """Device buffers of one fit, for batches of up to ``max_batch`` rows."""
 
     def __init__(self, cuda, net, dtype, max_batch, n_features, tpb):
-        self.max_batch = max_batch
         self.offs = _block_offsets(net.units, max_batch)
         n_params = net.n_params
         self.outs = cuda.device_array(self.offs[-1], dtype)
@@ -80,8 +79,8 @@ class _Workspace:
         self.row_w = cuda.device_array(max_batch, np.float64)
         self.grad = cuda.device_array(n_params, dtype)
         self.sums = cuda.device_array(2, np.float64)
-        self.n_step_blocks = -(-n_params // tpb)
-        self.l2_parts = cuda.device_array(self.n_step_blocks, np.float64)
+        # One sum(W ** 2) per block of the finish_step kernel.
+        self.l2_parts = cuda.device_array(-(-n_params // tpb), np.float64)
         self.acc = cuda.device_array(1, np.float64)
 
     def layer(self, buf, l, nb, n_out):

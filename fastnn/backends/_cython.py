@@ -5,17 +5,11 @@ import numpy as np
 from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
-from ._data import NO_INDEX, input_args, net_args
-from ._threads import n_threads_for, single_threaded_blas
+from ._data import NO_INDEX, input_args, net_args, weights_arg
+from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
-
-
-def _weights(data):
-    if data.sample_weight is None:
-        return np.empty(0, dtype=data.dtype)
-    return data.sample_weight
 
 
 def _n_threads(net, rows):
@@ -37,9 +31,7 @@ class CythonBackend(Backend):
         n = X.shape[0]
         out = np.empty((n, net.units[-1]), dtype=theta.dtype)
         n_threads = _n_threads(net, n)
-        # Equal chunks, a multiple of the threads in number, at most PREDICT_CHUNK rows.
-        n_chunks = n_threads * -(-n // (n_threads * PREDICT_CHUNK))
-        chunk = max(1, -(-n // n_chunks))
+        chunk = chunk_rows(n, n_threads, PREDICT_CHUNK)
         work = np.empty(n_threads * chunk * sum(net.units[1:]), dtype=theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.forward(*input_args(X), theta, *net_args(net), out, work, n_threads)
@@ -50,7 +42,7 @@ class CythonBackend(Backend):
         work = np.empty(size, dtype=theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.loss_grad(
-                *input_args(data.X), data.Y, _weights(data), theta, *net_args(net),
+                *input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),
                 net.loss_code, float(alpha), grad, work, n_threads,
             )
 
@@ -70,7 +62,7 @@ class CythonBackend(Backend):
         try:
             with single_threaded_blas(n_threads):
                 accumulated, rate = _mlp.epoch(
-                    *input_args(data.X), data.Y, _weights(data), theta, *cache["net"],
+                    *input_args(data.X), data.Y, weights_arg(data), theta, *cache["net"],
                     net.loss_code, NO_INDEX if order is None else order, int(batch_size),
                     float(alpha), optimizer.code, optimizer.hyper(), state_1, state_2, step,
                     cache["grad"], cache["work"], n_threads,

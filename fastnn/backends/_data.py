@@ -99,6 +99,13 @@ def input_args(X):
     return X.reshape(-1), NO_INDEX, NO_INDEX, X.shape[1]
 
 
+def weights_arg(data):
+    """The sample weights of a TrainData as the kernels take them: empty when unweighted."""
+    if data.sample_weight is None:
+        return np.empty(0, dtype=data.dtype)
+    return data.sample_weight
+
+
 def net_args(net):
     """``(units, activation codes, weight offsets, bias offsets)`` of a NetworkSpec."""
     coef_off, bias_off = net.offsets()

@@ -13,8 +13,8 @@ each calling single-threaded BLAS on its share.
 import numpy as np
 
 from ._base import Backend
-from ._data import NO_INDEX, CSRInput, input_args, net_args
-from ._threads import n_threads_for, single_threaded_blas
+from ._data import NO_INDEX, CSRInput, input_args, net_args, weights_arg
+from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
@@ -34,12 +34,9 @@ def _n_threads(net, rows):
 
 
 def _train_args(net, data):
-    # Input, targets, weights (empty when unweighted), then the network.
-    sw = data.sample_weight
-    if sw is None:
-        sw = np.empty(0, dtype=data.dtype)
+    # Input, targets, weights, then the network.
     eps = float(np.finfo(data.dtype).eps)
-    return (*input_args(data.X), data.Y, sw, *net_args(net), net.loss_code, eps)
+    return (*input_args(data.X), data.Y, weights_arg(data), *net_args(net), net.loss_code, eps)
 
 
 class NumbaBackend(Backend):
@@ -59,9 +56,7 @@ class NumbaBackend(Backend):
         n = X.shape[0]
         out = np.empty((n, net.units[-1]), dtype=theta.dtype)
         n_threads = _n_threads(net, n)
-        # Equal chunks, a multiple of the threads in number, at most PREDICT_CHUNK rows.
-        n_chunks = n_threads * -(-n // (n_threads * PREDICT_CHUNK))
-        chunk = max(1, -(-n // n_chunks))
+        chunk = chunk_rows(n, n_threads, PREDICT_CHUNK)
         with single_threaded_blas(n_threads):
             return K.forward(*input_args(X), theta, *net_args(net), out, chunk, n_threads)
 

@@ -48,6 +48,12 @@ def _block_size(units, max_batch, gather):
 
 
 @_jit
+def _sample_at(rows, start, r):
+    # Row r of the batch starting at start: through the visiting order, if any.
+    return rows[start + r] if rows.shape[0] > 0 else start + r
+
+
+@_jit
 def _block(buf, max_batch, units, l, nb):
     # Layer l's rows in a buffer of per-layer blocks of max_batch rows each.
     off = 0
@@ -144,7 +150,7 @@ def _sparse_first_layer(Xv, Xi, Xp, rows, start, W, Z):
     # Z = X_batch @ W with X_batch sparse: one axpy per stored value.
     Z[:] = 0
     for r in range(Z.shape[0]):
-        i = rows[start + r] if rows.shape[0] > 0 else start + r
+        i = _sample_at(rows, start, r)
         z = Z[r]
         for p in range(Xp[i], Xp[i + 1]):
             v = Xv[p]
@@ -192,19 +198,17 @@ def _column_sums(D, out):
 
 @_jit
 def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off,
-                   bias_off, loss, eps, grad, work, max_batch, gather):
+                   bias_off, loss, eps, grad, work, max_batch):
     """Summed loss of a batch and its summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (``_finish_step``). Returns the weighted
     sum of per-sample losses and the sum of the weights.
     """
     L = acts.shape[0]
-    act_size = 0
-    for l in range(1, units.shape[0]):
-        act_size += units[l]
-    outs = work[: max_batch * act_size]
-    deltas = work[max_batch * act_size : 2 * max_batch * act_size]
-    xbuf = work[2 * max_batch * act_size :]
+    half = _block_size(units, max_batch, False) // 2  # outputs, then deltas, then xbuf
+    outs = work[:half]
+    deltas = work[half : 2 * half]
+    xbuf = work[2 * half :]
     xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, coef_off, bias_off,
                    outs, xbuf, max_batch)
 
@@ -215,7 +219,7 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, c
     total = 0.0
     weights = 0.0
     for r in range(nb):
-        i = rows[start + r] if rows.shape[0] > 0 else start + r
+        i = _sample_at(rows, start, r)
         wr = sw[i] if sw.shape[0] > 0 else 1.0
         s = 0.0
         for j in range(n_out):
@@ -231,7 +235,7 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, c
                 # gW = X_batch.T @ D with X_batch sparse: scatter the rows of D.
                 gW[:] = 0
                 for r in range(nb):
-                    i = rows[start + r] if rows.shape[0] > 0 else start + r
+                    i = _sample_at(rows, start, r)
                     d = D[r]
                     for p in range(Xp[i], Xp[i + 1]):
                         v = Xv[p]
@@ -352,8 +356,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, c
             g = grad if k == 0 else parts[(k - 1) * n_params : k * n_params]
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
-                acts, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw],
-                per_max, gather)
+                acts, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw], per_max)
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -379,7 +382,7 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
             Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off, bias_off,
-            loss, eps, grad, work, max_batch, gather)
+            loss, eps, grad, work, max_batch)
         l2 = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], coef_off[acts.shape[0]],
                           alpha, sw_sum, solver, lr, hyper, state_1, state_2)
     else:

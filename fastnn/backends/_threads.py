@@ -54,6 +54,16 @@ def n_threads_for(max_threads, rows, n_weights):
     return int(max(1, min(cap, rows * n_weights // MIN_WORK_PER_THREAD)))
 
 
+def chunk_rows(n, n_threads, max_rows):
+    """Rows per chunk when predicting ``n`` rows with ``n_threads`` threads.
+
+    Equal chunks, a multiple of the threads in number, at most ``max_rows``
+    rows each, so memory stays bounded and every thread gets the same work.
+    """
+    n_chunks = n_threads * -(-n // (n_threads * max_rows))
+    return max(1, -(-n // n_chunks))
+
+
 def single_threaded_blas(n_threads):
     """Context keeping BLAS on one thread while ``n_threads > 1`` of ours run."""
     if n_threads <= 1:
