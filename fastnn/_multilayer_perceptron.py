@@ -263,11 +263,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     def _fit_lbfgs(self, backend, net, theta, X, y, sample_weight):
         data = make_train_data(X, y, sample_weight, theta.dtype)
         grad = np.empty_like(theta)
+        cache = {}
 
         def loss_and_grad(x):
             # L-BFGS-B iterates in float64; the model keeps its own dtype.
             theta[...] = x
-            loss = backend.loss_grad(net, theta, data, self.alpha, grad)
+            loss = backend.loss_grad(net, theta, data, self.alpha, grad, cache)
             return loss, grad.astype(np.float64)
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1

@@ -74,6 +74,22 @@ def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, los
         np.testing.assert_allclose(g, g_ref, **TOL[dtype])
 
 
+@pytest.mark.parametrize("backend", ["numpy"] + COMPILED)
+def test_loss_grad_reuses_its_cache(backend, n_threads):
+    # L-BFGS calls loss_grad with one cache per fit: a second call at new
+    # parameters must not see the first call's leftovers.
+    fast, ref = get_backend(backend), get_backend("numpy")
+    net, theta, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", np.float64, weighted=True)
+    cache, g, g_ref = {}, np.empty_like(theta), np.empty_like(theta)
+    fast.loss_grad(net, theta, data, 0.01, g, cache)
+    kept = dict(cache)
+    theta2 = theta * 1.5
+    value = fast.loss_grad(net, theta2, data, 0.01, g, cache)
+    assert value == pytest.approx(ref.loss_grad(net, theta2, data, 0.01, g_ref), rel=1e-10)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-12)
+    assert all(cache[key] is kept[key] for key in kept)
+
+
 def _optimizer(kind, theta):
     if kind == "adam":
         return AdamState(theta.size, theta.dtype, 0.01, 0.9, 0.999, 1e-8)

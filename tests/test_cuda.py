@@ -97,6 +97,19 @@ def test_forward_and_gradient_match_reference(tiny, dtype, units, hidden, loss):
     np.testing.assert_allclose(g, g_ref, **TOL[dtype])
 
 
+def test_loss_grad_keeps_data_on_the_device(tiny):
+    # One upload of X per fit: later L-BFGS calls reuse the cached device arrays.
+    ref = get_backend("numpy")
+    net, theta, data = make_problem([5, 4, 3], "relu", "log_loss", np.float64, n=9)
+    cache, g, g_ref = {}, np.empty_like(theta), np.empty_like(theta)
+    tiny.loss_grad(net, theta, data, 0.01, g, cache)
+    d_X, ws = cache["d_X"], cache["lbfgs_ws"]
+    value = tiny.loss_grad(net, theta * 0.5, data, 0.01, g, cache)
+    assert cache["d_X"] is d_X and cache["lbfgs_ws"] is ws
+    assert value == pytest.approx(ref.loss_grad(net, theta * 0.5, data, 0.01, g_ref), rel=1e-10)
+    np.testing.assert_allclose(g, g_ref, **TOL[np.float64])
+
+
 @pytest.mark.parametrize(
     "dtype,kind,shuffle",
     [

@@ -64,7 +64,7 @@ class Backend:
         """
         raise NotImplementedError
 
-    def loss_grad(self, net, theta, data, alpha, grad):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         """Full-batch loss, with its gradient written into ``grad``.
 
         Parameters
@@ -76,6 +76,9 @@ class Backend:
             L2 penalty.
         grad : ndarray of shape (n_params,)
             Output buffer.
+        cache : dict or None
+            Scratch space the backend may keep across the calls of one fit
+            (L-BFGS calls it once per function evaluation); None for none.
 
         Returns
         -------

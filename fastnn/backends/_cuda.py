@@ -234,13 +234,18 @@ class CudaBackend(Backend):
             out[start : start + nb] = P.copy_to_host().reshape(nb, -1)
         return out
 
-    def loss_grad(self, net, theta, data, alpha, grad):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         self._check_input(data.X)
         cuda = self._cuda
+        cache = {} if cache is None else cache
         n, dtype = data.n_samples, theta.dtype
-        d_X, d_Y, d_sw = self._device_data({}, data)
-        ws = _Workspace(cuda, net, dtype, n, 0, self.config.tpb)
-        d_theta = cuda.to_device(theta)
+        d_X, d_Y, d_sw = self._device_data(cache, data)
+        if cache.get("lbfgs_key") != (n, theta.shape[0], dtype.str):
+            cache["lbfgs_key"] = (n, theta.shape[0], dtype.str)
+            cache["lbfgs_ws"] = _Workspace(cuda, net, dtype, n, 0, self.config.tpb)
+            cache["lbfgs_theta"] = cuda.device_array_like(theta)
+        ws, d_theta = cache["lbfgs_ws"], cache["lbfgs_theta"]
+        d_theta.copy_to_device(theta)
         self._loss_grad(net, d_theta, d_X, d_Y, d_sw, self._zero_rows, 0, n, ws, dtype)
         self._finish(net, d_theta, ws, alpha, dtype, n, False)
         ws.grad.copy_to_host(grad)

@@ -5,7 +5,7 @@ import numpy as np
 from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
-from ._data import NO_INDEX, input_args, net_args, weights_arg
+from ._data import NO_INDEX, input_args, net_args, scratch, weights_arg
 from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
@@ -36,10 +36,10 @@ class CythonBackend(Backend):
         with single_threaded_blas(n_threads):
             return _mlp.forward(*input_args(X), theta, *net_args(net), out, work, n_threads)
 
-    def loss_grad(self, net, theta, data, alpha, grad):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         n_threads = _n_threads(net, data.n_samples)
         size = _mlp.workspace_size(net.units, data.n_samples, False, n_threads, theta.shape[0])
-        work = np.empty(size, dtype=theta.dtype)
+        work = scratch({} if cache is None else cache, size, theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.loss_grad(
                 *input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),

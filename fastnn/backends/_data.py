@@ -110,3 +110,11 @@ def net_args(net):
     """``(units, activation codes, weight offsets, bias offsets)`` of a NetworkSpec."""
     coef_off, bias_off = net.offsets()
     return net.units, net.activation_codes, coef_off, bias_off
+
+
+def scratch(cache, size, dtype):
+    """A workspace of ``size`` elements, kept in ``cache`` for the next call of the fit."""
+    work = cache.get("scratch")
+    if work is None or work.shape[0] != size or work.dtype != dtype:
+        work = cache["scratch"] = np.empty(size, dtype=dtype)
+    return work

@@ -13,7 +13,7 @@ each calling single-threaded BLAS on its share.
 import numpy as np
 
 from ._base import Backend
-from ._data import NO_INDEX, CSRInput, input_args, net_args, weights_arg
+from ._data import NO_INDEX, CSRInput, input_args, net_args, scratch, weights_arg
 from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
@@ -60,17 +60,17 @@ class NumbaBackend(Backend):
         with single_threaded_blas(n_threads):
             return K.forward(*input_args(X), theta, *net_args(net), out, chunk, n_threads)
 
-    def loss_grad(self, net, theta, data, alpha, grad):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         K = _kernels()
         n_threads = _n_threads(net, data.n_samples)
         size = K.workspace_size(net.units, data.n_samples, False, n_threads)
+        work = scratch({} if cache is None else cache, size, theta.dtype)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, coef_off, bias_off, loss, eps) = _train_args(
             net, data
         )
         with single_threaded_blas(n_threads):
             return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off,
-                               loss, eps, float(alpha), grad, np.empty(size, theta.dtype),
-                               n_threads)
+                               loss, eps, float(alpha), grad, work, n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
         K = _kernels()

@@ -118,7 +118,7 @@ class NumpyBackend(Backend):
     def forward(self, net, theta, X):
         return np.asarray(forward_all(net, theta, X)[-1])
 
-    def loss_grad(self, net, theta, data, alpha, grad):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         loss, g = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, alpha)
         grad[...] = g
         return loss
