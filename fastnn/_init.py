@@ -3,6 +3,11 @@
 import numpy as np
 
 
+def _glorot_factor(activation):
+    # scikit-learn's: 2 for logistic units, else 6.
+    return 2.0 if activation == "logistic" else 6.0
+
+
 def sklearn_uniform_init(net, random_state, hidden_activation, dtype):
     """scikit-learn's scheme: Glorot-uniform weights and biases, drawn layer by layer.
 
@@ -16,16 +21,24 @@ def sklearn_uniform_init(net, random_state, hidden_activation, dtype):
     ----------
     net : NetworkSpec
     random_state : numpy.random.RandomState
-    hidden_activation : str
+    hidden_activation : str or tuple of str
+        One name sets every layer's factor, as in scikit-learn. With one name
+        per hidden layer, each layer takes its own activation's factor and
+        the output layer the last hidden layer's.
     dtype : numpy dtype
 
     Returns
     -------
     theta : ndarray of shape (net.n_params,)
     """
-    factor = 2.0 if hidden_activation == "logistic" else 6.0
+    n_layers = len(net.layers)
+    if isinstance(hidden_activation, str):
+        factors = [_glorot_factor(hidden_activation)] * n_layers
+    else:
+        factors = [_glorot_factor(a) for a in hidden_activation]
+        factors.append(factors[-1] if factors else 6.0)
     coefs, intercepts = [], []
-    for layer in net.layers:
+    for layer, factor in zip(net.layers, factors):
         bound = np.sqrt(factor / (layer.n_in + layer.n_out))
         coefs.append(random_state.uniform(-bound, bound, (layer.n_in, layer.n_out)))
         intercepts.append(random_state.uniform(-bound, bound, layer.n_out))

@@ -35,15 +35,27 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._init import sklearn_uniform_init
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
-from ._registry import HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
+from ._registry import ACTIVATION_ALIASES, HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
 from .backends import available_backends, get_backend
 from .backends._data import as_compute_input, make_train_data
 
 
 @functools.lru_cache(maxsize=64)
-def _network_spec(units, activation, loss):
+def _network_spec(units, activation, loss, negative_slope):
     # One spec per architecture, so its cached arrays outlive a predict call.
-    return NetworkSpec.from_units(units, activation, loss)
+    return NetworkSpec.from_units(units, activation, loss, negative_slope)
+
+
+_ACTIVATION_NAMES = frozenset(HIDDEN_ACTIVATIONS) | frozenset(ACTIVATION_ALIASES)
+
+
+def _canonical_activation(name):
+    """The registry name of an activation given by a user (aliases resolved)."""
+    if not isinstance(name, str) or name not in _ACTIVATION_NAMES:
+        raise ValueError(
+            f"activation entries must be among {sorted(_ACTIVATION_NAMES)}, got {name!r}."
+        )
+    return ACTIVATION_ALIASES.get(name, name)
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -56,7 +68,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(_ACTIVATION_NAMES)), list, tuple],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -79,6 +91,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions({"auto", *available_backends()})],
+        "negative_slope": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -109,6 +122,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         backend,
+        negative_slope,
     ):
         self.activation = activation
         self.solver = solver
@@ -135,6 +149,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.backend = backend
+        self.negative_slope = negative_slope
 
     # ------------------------------------------------------------------ network
 
@@ -145,10 +160,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return "binary_log_loss"
         return self.loss
 
+    def _hidden_activations(self, n_hidden):
+        """``activation`` with aliases resolved: a name, or a tuple of one per hidden layer."""
+        if isinstance(self.activation, str):
+            return _canonical_activation(self.activation)
+        names = tuple(_canonical_activation(a) for a in self.activation)
+        if len(names) != n_hidden:
+            raise ValueError(
+                f"activation lists {len(names)} activations, but the network has "
+                f"{n_hidden} hidden layers (hidden_layer_sizes); give one per hidden layer "
+                "or a single name."
+            )
+        return names
+
     def _network(self):
         """The :class:`NetworkSpec` of the fitted (or initialised) model."""
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        return _network_spec(units, self.activation, self._training_loss)
+        return _network_spec(units, self._hidden_activations(len(units) - 2),
+                             self._training_loss, float(self.negative_slope))
 
     def _flat_params(self, net):
         """Flat parameter buffer that ``coefs_`` / ``intercepts_`` view.
@@ -187,8 +216,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             self.out_activation_ = "logistic"
 
-        net = NetworkSpec.from_units(layer_units, self.activation, self._training_loss)
-        theta = sklearn_uniform_init(net, self._random_state, self.activation, dtype)
+        hidden = self._hidden_activations(len(layer_units) - 2)
+        net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
+                                     float(self.negative_slope))
+        theta = sklearn_uniform_init(net, self._random_state, hidden, dtype)
         self._set_params_from(net, theta)
         self._best_theta = theta.copy()
 
@@ -509,8 +540,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     ----------
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation of the hidden layers: one name for all, or a list with one
+        name per hidden layer. scikit-learn's ``'identity'``, ``'logistic'``
+        (alias ``'sigmoid'``), ``'tanh'`` and ``'relu'``, and ``'leaky_relu'``
+        (slope ``negative_slope`` below 0), ``'elu'`` (alpha 1), ``'selu'``,
+        ``'gelu'`` (exact, with erf), ``'swish'`` (alias ``'silu'``) and
+        ``'softplus'``.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization.
     alpha : float, default=0.0001
@@ -558,8 +594,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     max_fun : int, default=15000
         Maximum number of loss function calls of ``solver='lbfgs'``.
     backend : str, default='auto'
-        Which kernels run the math: ``'cython'`` (compiled, BLAS) or
-        ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest.
+        Which kernels run the math: ``'cython'`` (Cython and BLAS),
+        ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
+        ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
+        backend installed (see ``fastnn.show_backends()``).
+    negative_slope : float, default=0.2
+        Slope of ``'leaky_relu'`` for negative inputs (Keras' default); not
+        negative.
 
     Attributes
     ----------
@@ -636,6 +677,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         backend="auto",
+        negative_slope=0.2,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -663,6 +705,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             backend=backend,
+            negative_slope=negative_slope,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -842,8 +885,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         needs ``y >= 0``.
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation function of the hidden layers.
+    activation : str or list of str, default='relu'
+        Activation of the hidden layers: one name for all, or a list with one
+        name per hidden layer. scikit-learn's ``'identity'``, ``'logistic'``
+        (alias ``'sigmoid'``), ``'tanh'`` and ``'relu'``, and ``'leaky_relu'``
+        (slope ``negative_slope`` below 0), ``'elu'`` (alpha 1), ``'selu'``,
+        ``'gelu'`` (exact, with erf), ``'swish'`` (alias ``'silu'``) and
+        ``'softplus'``.
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
         The solver for weight optimization.
     alpha : float, default=0.0001
@@ -887,7 +935,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     max_fun : int, default=15000
         Maximum number of loss function calls of ``solver='lbfgs'``.
     backend : str, default='auto'
-        Which kernels run the math: ``'cython'`` or ``'numpy'``.
+        Which kernels run the math: ``'cython'`` (Cython and BLAS),
+        ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
+        ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
+        backend installed (see ``fastnn.show_backends()``).
+    negative_slope : float, default=0.2
+        Slope of ``'leaky_relu'`` for negative inputs (Keras' default); not
+        negative.
 
     Attributes
     ----------
@@ -968,6 +1022,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         backend="auto",
+        negative_slope=0.2,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -995,6 +1050,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             backend=backend,
+            negative_slope=negative_slope,
         )
 
     def predict(self, X):

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._registry import ACTIVATIONS, LOSSES, OUTPUT_ACTIVATION_OF_LOSS
+from ._registry import ACTIVATIONS, DERIVATIVE_FROM_INPUT, LOSSES, OUTPUT_ACTIVATION_OF_LOSS
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,15 @@ class DenseLayer:
         Number of output units.
     activation : str
         Name of the activation, a key of ``fastnn._registry.ACTIVATIONS``.
+    param : float, default=0.0
+        The activation's parameter: the negative slope of ``leaky_relu``
+        (the other activations have none).
     """
 
     n_in: int
     n_out: int
     activation: str
+    param: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,22 +55,33 @@ class NetworkSpec:
     loss: str
 
     @classmethod
-    def from_units(cls, layer_units, hidden_activation, loss):
+    def from_units(cls, layer_units, hidden_activation, loss, negative_slope=0.0):
         """Build the spec of an MLP from its layer widths.
 
         Parameters
         ----------
         layer_units : sequence of int
             ``[n_features, *hidden_layer_sizes, n_outputs]``.
-        hidden_activation : str
-            Activation of every hidden layer.
+        hidden_activation : str or sequence of str
+            Activation of every hidden layer, or one per hidden layer
+            (canonical names, aliases already resolved).
         loss : str
             Training loss; fixes the output activation.
+        negative_slope : float, default=0.0
+            Slope of ``leaky_relu`` layers for negative inputs.
         """
-        acts = [hidden_activation] * (len(layer_units) - 2)
+        n_hidden = len(layer_units) - 2
+        if isinstance(hidden_activation, str):
+            acts = [hidden_activation] * n_hidden
+        else:
+            acts = list(hidden_activation)
+            if len(acts) != n_hidden:
+                raise ValueError(
+                    f"activation has {len(acts)} entries for {n_hidden} hidden layers"
+                )
         acts.append(OUTPUT_ACTIVATION_OF_LOSS[loss])
         layers = tuple(
-            DenseLayer(int(a), int(b), act)
+            DenseLayer(int(a), int(b), act, float(negative_slope) if act == "leaky_relu" else 0.0)
             for a, b, act in zip(layer_units[:-1], layer_units[1:], acts)
         )
         return cls(layers, loss)
@@ -87,6 +102,17 @@ class NetworkSpec:
         return _read_only(
             np.array([ACTIVATIONS[layer.activation] for layer in self.layers], dtype=np.int32)
         )
+
+    @cached_property
+    def activation_params(self):
+        """Activation parameter of each layer, as a read-only ``float64`` array."""
+        return _read_only(np.array([layer.param for layer in self.layers], dtype=np.float64))
+
+    @cached_property
+    def keeps_input(self):
+        """Whether training must keep pre-activations: a hidden activation's
+        derivative needs its input (``_registry.DERIVATIVE_FROM_INPUT``)."""
+        return any(layer.activation in DERIVATIVE_FROM_INPUT for layer in self.layers[:-1])
 
     @cached_property
     def n_weights(self):

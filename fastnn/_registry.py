@@ -12,10 +12,31 @@ ACTIVATIONS = {
     "relu": 3,
     "softmax": 4,
     "exp": 5,
+    "leaky_relu": 6,
+    "elu": 7,
+    "selu": 8,
+    "gelu": 9,
+    "swish": 10,
+    "softplus": 11,
 }
 
 # Activations a user may put on a hidden layer (the rest are output-only).
-HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+HIDDEN_ACTIVATIONS = (
+    "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish",
+    "softplus",
+)
+
+# Other names users may pass, and the activation each one means.
+ACTIVATION_ALIASES = {"sigmoid": "logistic", "silu": "swish"}
+
+# Activations whose derivative is computed from the pre-activation z (the
+# others from their output a, which saves keeping z during training).
+DERIVATIVE_FROM_INPUT = ("gelu", "swish")
+
+# Constants of the fixed-parameter activations (Keras' and PyTorch's values).
+ELU_ALPHA = 1.0
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 # Losses, each paired with the output activation whose canonical link makes
 # the output delta simply ``prediction - target``.

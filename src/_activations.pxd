@@ -1,8 +1,10 @@
 # cython: cdivision=True
 # Activations, fused with the bias add, and their derivatives.
-# Codes come from fastnn/_registry.py (ACTIVATIONS).
+# Codes come from fastnn/_registry.py (ACTIVATIONS); the formulas are those of
+# fastnn/backends/_scalar.py, which the Numba backends compile.
 from cython cimport floating
-from libc.math cimport exp, tanh, expf, tanhf
+from libc.math cimport exp, expf, expm1, expm1f, erf, erff, log1p, log1pf, tanh, tanhf
+from libc.string cimport memcpy
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -11,6 +13,33 @@ cdef enum:
     ACT_RELU = 3
     ACT_SOFTMAX = 4
     ACT_EXP = 5
+    ACT_LEAKY_RELU = 6
+    ACT_ELU = 7
+    ACT_SELU = 8
+    ACT_GELU = 9
+    ACT_SWISH = 10
+    ACT_SOFTPLUS = 11
+
+# Constants: ELU's alpha and SELU's alpha and scale (as in _registry.py), and
+# GELU's 1/sqrt(2) and 1/sqrt(2 pi). A .pxd cannot hold initialised globals.
+cdef inline double ELU_ALPHA() noexcept nogil:
+    return 1.0
+
+
+cdef inline double SELU_ALPHA() noexcept nogil:
+    return 1.6732632423543772848170429916717
+
+
+cdef inline double SELU_SCALE() noexcept nogil:
+    return 1.0507009873554804934193349852946
+
+
+cdef inline double SQRT_HALF() noexcept nogil:
+    return 0.7071067811865476
+
+
+cdef inline double INV_SQRT_2PI() noexcept nogil:
+    return 0.3989422804014327
 
 
 cdef inline floating _exp(floating x) noexcept nogil:
@@ -20,16 +49,52 @@ cdef inline floating _exp(floating x) noexcept nogil:
         return exp(x)
 
 
+cdef inline floating _expm1(floating x) noexcept nogil:
+    if floating is float:
+        return expm1f(x)
+    else:
+        return expm1(x)
+
+
+cdef inline floating _erf(floating x) noexcept nogil:
+    if floating is float:
+        return erff(x)
+    else:
+        return erf(x)
+
+
+cdef inline floating _log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline bint derivative_from_input(int act) noexcept nogil:
+    """Whether act's derivative is computed from its input z (else from its output)."""
+    return act == ACT_GELU or act == ACT_SWISH
+
+
 cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_rows,
-                                 Py_ssize_t n_cols, int act) noexcept nogil:
-    """Z = act(Z + b) in place, row by row (Z is n_rows x n_cols, row-major)."""
+                                 Py_ssize_t n_cols, int act, double param,
+                                 floating* pre) noexcept nogil:
+    """Z = act(Z + b) in place, row by row (Z is n_rows x n_cols, row-major).
+
+    ``pre``, unless NULL, receives Z + b (the pre-activations). ``param`` is
+    the activation's parameter (leaky_relu's slope).
+    """
     cdef Py_ssize_t i, j
     cdef floating* z
-    cdef floating mx, s
+    cdef floating mx, s, x
+    cdef floating slope = <floating>param
+    cdef floating ea = <floating>ELU_ALPHA(), sa = <floating>(SELU_SCALE() * SELU_ALPHA())
+    cdef floating ss = <floating>SELU_SCALE(), rh = <floating>SQRT_HALF()
     for i in range(n_rows):
         z = Z + i * n_cols
         for j in range(n_cols):
             z[j] = z[j] + b[j]
+        if pre != NULL:
+            memcpy(pre + i * n_cols, z, n_cols * sizeof(floating))
         if act == ACT_RELU:
             for j in range(n_cols):
                 # `x < 0` keeps NaN as NaN, like np.maximum(x, 0).
@@ -46,6 +111,26 @@ cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_ro
         elif act == ACT_EXP:
             for j in range(n_cols):
                 z[j] = _exp(z[j])
+        elif act == ACT_LEAKY_RELU:
+            for j in range(n_cols):
+                z[j] = z[j] if z[j] > 0 else slope * z[j]
+        elif act == ACT_ELU:
+            for j in range(n_cols):
+                z[j] = z[j] if z[j] > 0 else ea * _expm1(z[j])
+        elif act == ACT_SELU:
+            for j in range(n_cols):
+                z[j] = ss * z[j] if z[j] > 0 else sa * _expm1(z[j])
+        elif act == ACT_GELU:
+            for j in range(n_cols):
+                z[j] = <floating>0.5 * z[j] * (1 + _erf(z[j] * rh))
+        elif act == ACT_SWISH:
+            for j in range(n_cols):
+                z[j] = z[j] / (1 + _exp(-z[j]))
+        elif act == ACT_SOFTPLUS:
+            for j in range(n_cols):
+                # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
+                x = z[j]
+                z[j] = (x if x > 0 else 0) + _log1p(_exp(-x if x > 0 else x))
         elif act == ACT_SOFTMAX:
             # z = exp(z - max(z)) / sum, in scikit-learn's order of operations.
             mx = z[0]
@@ -60,17 +145,46 @@ cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_ro
                 z[j] = z[j] / s
 
 
-cdef inline void mul_derivative(floating* D, const floating* A, Py_ssize_t n,
-                                int act) noexcept nogil:
-    """D *= act'(.) given the layer's output A (n values, contiguous)."""
+cdef inline void mul_derivative(floating* D, const floating* V, Py_ssize_t n,
+                                int act, double param) noexcept nogil:
+    """D *= act'(.) for n contiguous units.
+
+    ``V`` holds the units' outputs a, or their inputs z where
+    ``derivative_from_input(act)``.
+    """
     cdef Py_ssize_t i
+    cdef floating slope = <floating>param, ea = <floating>ELU_ALPHA()
+    cdef floating sa = <floating>(SELU_SCALE() * SELU_ALPHA()), ss = <floating>SELU_SCALE()
+    cdef floating rh = <floating>SQRT_HALF(), rp = <floating>INV_SQRT_2PI(), sg
     if act == ACT_RELU:
         # A select, not a branch: the sign pattern is random and would mispredict.
         for i in range(n):
-            D[i] = 0 if A[i] == 0 else D[i]
+            D[i] = 0 if V[i] == 0 else D[i]
     elif act == ACT_TANH:
         for i in range(n):
-            D[i] = D[i] * (1 - A[i] * A[i])
+            D[i] = D[i] * (1 - V[i] * V[i])
     elif act == ACT_LOGISTIC:
         for i in range(n):
-            D[i] = D[i] * A[i] * (1 - A[i])
+            D[i] = D[i] * V[i] * (1 - V[i])
+    elif act == ACT_LEAKY_RELU:
+        # a > 0 exactly where z > 0, as the slope is not negative.
+        for i in range(n):
+            D[i] = D[i] if V[i] > 0 else D[i] * slope
+    elif act == ACT_ELU:
+        for i in range(n):
+            D[i] = D[i] if V[i] > 0 else D[i] * (V[i] + ea)
+    elif act == ACT_SELU:
+        for i in range(n):
+            D[i] = D[i] * ss if V[i] > 0 else D[i] * (V[i] + sa)
+    elif act == ACT_SOFTPLUS:
+        # sigmoid(z) = 1 - e^-a
+        for i in range(n):
+            D[i] = -D[i] * _expm1(-V[i])
+    elif act == ACT_GELU:
+        for i in range(n):
+            D[i] = D[i] * (<floating>0.5 * (1 + _erf(V[i] * rh))
+                           + V[i] * rp * _exp(<floating>-0.5 * V[i] * V[i]))
+    elif act == ACT_SWISH:
+        for i in range(n):
+            sg = 1 / (1 + _exp(-V[i]))
+            D[i] = D[i] * sg * (1 + V[i] * (1 - sg))

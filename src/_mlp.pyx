@@ -23,7 +23,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from libc.string cimport memcpy, memset
 
 from _blas cimport gemm, sumsq
-from _activations cimport bias_activation, mul_derivative
+from _activations cimport bias_activation, mul_derivative, derivative_from_input
 from _losses cimport sample_loss, finish_loss
 from _updates cimport sgd_step, adam_rate, adam_step, OPT_SGD, OPT_ADAM
 
@@ -41,10 +41,12 @@ cdef struct Net:
     Py_ssize_t n_layers
     const Py_ssize_t* units     # n_layers + 1 widths, input first
     const int* acts             # activation code of each layer
+    const double* act_param     # activation parameter of each layer (leaky_relu's slope)
     const Py_ssize_t* coef_off  # start of each weight matrix in theta
     const Py_ssize_t* bias_off  # start of each bias vector in theta
     int loss
     Py_ssize_t act_size         # sum(units[1:]): one row of all layer outputs
+    bint keep                   # training keeps pre-activations (gelu/swish hidden layers)
 
 
 cdef struct Data:
@@ -57,16 +59,18 @@ cdef struct Data:
 
 
 cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
-                  const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
-                  int loss):
+                  const double[::1] act_param, const Py_ssize_t[::1] coef_off,
+                  const Py_ssize_t[::1] bias_off, int loss):
     cdef Net net
     cdef Py_ssize_t l
     net.n_layers = acts.shape[0]
     if units.shape[0] != net.n_layers + 1 or coef_off.shape[0] != net.n_layers + 1 \
-            or bias_off.shape[0] != net.n_layers + 1:
+            or bias_off.shape[0] != net.n_layers + 1 or act_param.shape[0] != net.n_layers:
         raise ValueError("inconsistent network description")
     net.units = &units[0]
     net.acts = &acts[0]
+    net.act_param = &act_param[0]
+    net.keep = keeps_input(acts)
     net.coef_off = &coef_off[0]
     net.bias_off = &bias_off[0]
     net.loss = loss
@@ -74,6 +78,15 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
     for l in range(1, net.n_layers + 1):
         net.act_size += units[l]
     return net
+
+
+cdef bint keeps_input(const int[::1] acts):
+    # Whether a hidden layer's derivative needs its pre-activations.
+    cdef Py_ssize_t l
+    for l in range(acts.shape[0] - 1):
+        if derivative_from_input(acts[l]):
+            return True
+    return False
 
 
 cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
@@ -84,10 +97,13 @@ cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
 cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                                    Py_ssize_t start, Py_ssize_t nb,
                                    const floating* theta, floating* acts,
-                                   floating* xbuf, Py_ssize_t max_batch) noexcept nogil:
+                                   floating* pres, floating* xbuf,
+                                   Py_ssize_t max_batch) noexcept nogil:
     """Fill every layer's output for the batch; return the dense input used.
 
-    Layer l's output is the block ``acts + max_batch * sum(units[1:l+1])``.
+    Layer l's output is the block ``acts + max_batch * sum(units[1:l+1])``;
+    unless ``pres`` is NULL, the pre-activations of the layers whose
+    derivative needs them go to the same place in ``pres``.
     Returns NULL for sparse input (the first layer reads the CSR arrays).
     """
     cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features
@@ -128,16 +144,19 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
             # Z = A @ W
             gemm(False, False, <int>nb, <int>n_out, <int>n_in, <floating>1.0,
                  a_in, <int>n_in, w, <int>n_out, <floating>0.0, z, <int>n_out)
-        bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l])
+        bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l], net.act_param[l],
+                        pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL)
         a_in = z
         z = z + max_batch * n_out
+        if pres != NULL:
+            pres = pres + max_batch * n_out
     return xin
 
 
 cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                           Py_ssize_t start, Py_ssize_t nb, const floating* theta,
                           floating* grad, floating* acts, floating* deltas,
-                          floating* xbuf, Py_ssize_t max_batch,
+                          floating* pres, floating* xbuf, Py_ssize_t max_batch,
                           double* sw_sum) noexcept nogil:
     """Summed loss of the rows and their summed gradient, written to ``grad``.
 
@@ -155,6 +174,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     cdef const floating* a_in
     cdef const floating* W
     cdef floating* P
+    cdef const floating* V
     cdef floating* D
     cdef floating* gW
     cdef floating* gb
@@ -168,7 +188,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     else:
         eps = 2.220446049250313e-16
 
-    xin = forward_batch(net, d, rows, start, nb, theta, acts, xbuf, max_batch)
+    xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xbuf, max_batch)
 
     # Output layer: loss and delta = (prediction - target) * weight.
     for l in range(L - 1):
@@ -219,8 +239,13 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                  D - max_batch * n_in, <int>n_in)
             D = D - max_batch * n_in
             P = P - max_batch * n_in
+            # The derivative reads the outputs, or the kept pre-activations.
+            V = P
+            if derivative_from_input(net.acts[l - 1]):
+                V = pres + (P - acts)
             for r in range(nb):
-                mul_derivative(D + r * n_in, P + r * n_in, n_in, net.acts[l - 1])
+                mul_derivative(D + r * n_in, V + r * n_in, n_in, net.acts[l - 1],
+                               net.act_param[l - 1])
 
     sw_sum[0] = weights
     return total
@@ -252,9 +277,10 @@ cdef inline Py_ssize_t ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 
 cdef inline Py_ssize_t thread_work_size(Py_ssize_t act_size, Py_ssize_t n_features,
-                                        Py_ssize_t per, bint gather) noexcept nogil:
-    # One thread's block: outputs and deltas of ``per`` rows, then gathered rows.
-    return per * (2 * act_size + (n_features if gather else 0))
+                                        Py_ssize_t per, bint gather, bint keep) noexcept nogil:
+    # One thread's block: outputs and deltas of ``per`` rows, pre-activations
+    # if kept, then gathered rows.
+    return per * ((3 if keep else 2) * act_size + (n_features if gather else 0))
 
 
 cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_threads,
@@ -262,7 +288,7 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     cdef Parts p
     p.n_threads = n_threads
     p.per_max = ceil_div(max_batch, n_threads)
-    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max, gather)
+    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max, gather, net.keep)
     p.n_params = n_params
     p.n_coef = net.coef_off[net.n_layers]
     p.work = work
@@ -271,18 +297,21 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     return p
 
 
-def workspace_size(const Py_ssize_t[::1] units, Py_ssize_t max_batch, bint gather,
-                   Py_ssize_t n_threads=1, Py_ssize_t n_params=0):
+def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t max_batch,
+                   bint gather, Py_ssize_t n_threads=1, Py_ssize_t n_params=0):
     """Number of elements of the ``work`` buffer of ``epoch`` and ``loss_grad``.
 
     Each of ``n_threads`` threads holds every layer's outputs and deltas for
-    its share of a ``max_batch``-row batch (plus room to gather dense input
-    rows when ``gather``), and every thread but the first its own gradient.
+    its share of a ``max_batch``-row batch (and their pre-activations when a
+    hidden activation's derivative needs them, and room to gather dense
+    input rows when ``gather``), and every thread but the first its own
+    gradient.
     """
     cdef Py_ssize_t l, s = 0
     for l in range(1, units.shape[0]):
         s += units[l]
-    return (n_threads * thread_work_size(s, units[0], ceil_div(max_batch, n_threads), gather)
+    return (n_threads * thread_work_size(s, units[0], ceil_div(max_batch, n_threads), gather,
+                                         keeps_input(acts))
             + (n_threads - 1) * n_params)
 
 
@@ -298,12 +327,13 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
     cdef Py_ssize_t lo = k * per, cnt = min(per, nb - lo)
     cdef floating* acts = <floating*>p.work + k * p.thread_work
     cdef floating* deltas = acts + p.per_max * net.act_size
-    cdef floating* xbuf = deltas + p.per_max * net.act_size
+    cdef floating* pres = deltas + p.per_max * net.act_size if net.keep else NULL
+    cdef floating* xbuf = deltas + p.per_max * net.act_size * (2 if net.keep else 1)
     p.stats[3 * k] = 0
     p.stats[3 * k + 1] = 0
     if cnt > 0:
         p.stats[3 * k] = raw_loss_grad(net, d, rows, start + lo, cnt, theta,
-                                       part_grad(p, grad, k), acts, deltas, xbuf,
+                                       part_grad(p, grad, k), acts, deltas, pres, xbuf,
                                        p.per_max, &p.stats[3 * k + 1])
 
 
@@ -405,7 +435,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
           const floating[:, ::1] Y, const floating[::1] sample_weight,
           floating[::1] theta,
-          const Py_ssize_t[::1] units, const int[::1] acts,
+          const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
           const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
           const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha,
           int solver, const double[::1] hyper, floating[::1] state_1,
@@ -423,7 +453,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         Per-sample weights, empty when unweighted.
     theta : ndarray of shape (n_params,)
         Flat parameters, updated in place.
-    units, acts, coef_off, bias_off, loss
+    units, acts, act_param, coef_off, bias_off, loss
         The network (``fastnn._network.NetworkSpec``).
     order : ndarray of shape (n_samples,) or (0,)
         Visiting order of the samples; empty means 0, 1, ..., n - 1.
@@ -453,7 +483,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     last_rate : float
         The step size of the last update (bias-corrected for adam).
     """
-    cdef Net net = make_net(units, acts, coef_off, bias_off, loss)
+    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, loss)
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
@@ -474,7 +504,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("grad and optimizer buffers must match theta")
     if solver == OPT_ADAM and state_2.shape[0] != n_params:
         raise ValueError("adam needs two moment buffers")
-    if work.shape[0] < workspace_size(units, bs, gather, n_threads, n_params):
+    if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params):
         raise ValueError("workspace too small")
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
     s.solver = solver
@@ -508,16 +538,16 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
               const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
               const floating[:, ::1] Y, const floating[::1] sample_weight,
               const floating[::1] theta,
-              const Py_ssize_t[::1] units, const int[::1] acts,
+              const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
               const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
               double alpha, floating[::1] grad, floating[::1] work, int n_threads=1):
     """Full-batch loss (L2 included) and its gradient, written to ``grad``.
 
-    ``work`` holds ``workspace_size(units, n_samples, False, n_threads,
+    ``work`` holds ``workspace_size(units, acts, n_samples, False, n_threads,
     n_params)`` elements; with ``n_threads > 1`` the rows are split between
     threads and BLAS must run single-threaded.
     """
-    cdef Net net = make_net(units, acts, coef_off, bias_off, loss)
+    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, loss)
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
@@ -529,7 +559,7 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("n_threads must be at least 1")
     if grad.shape[0] != n_params:
         raise ValueError("grad must match theta")
-    if work.shape[0] < workspace_size(units, n, False, n_threads, n_params):
+    if work.shape[0] < workspace_size(units, acts, n, False, n_threads, n_params):
         raise ValueError("workspace too small")
     parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0])
     s.solver = -1
@@ -545,7 +575,7 @@ cdef void forward_chunk(Net* net, Data* d, Py_ssize_t c, Py_ssize_t chunk, Py_ss
     """Network output of rows ``[c * chunk, (c + 1) * chunk)`` into ``out``."""
     cdef Py_ssize_t start = c * chunk, nb = min(chunk, n - start)
     cdef Py_ssize_t n_out = net.units[net.n_layers]
-    forward_batch(net, d, NULL, start, nb, theta, work, NULL, chunk)
+    forward_batch(net, d, NULL, start, nb, theta, work, NULL, NULL, chunk)
     memcpy(out + start * n_out, work + chunk * (net.act_size - n_out),
            nb * n_out * sizeof(floating))
 
@@ -553,7 +583,7 @@ cdef void forward_chunk(Net* net, Data* d, Py_ssize_t c, Py_ssize_t chunk, Py_ss
 def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
             const floating[::1] theta,
-            const Py_ssize_t[::1] units, const int[::1] acts,
+            const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
             const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
             floating[:, ::1] out, floating[::1] work, int n_threads=1):
     """Network output (after the output activation) for every row, into ``out``.
@@ -562,7 +592,7 @@ def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     shared out between ``n_threads`` threads (BLAS must then run
     single-threaded).
     """
-    cdef Net net = make_net(units, acts, coef_off, bias_off, 0)
+    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, 0)
     cdef Py_ssize_t n = out.shape[0], n_out = out.shape[1], c, n_chunks
     cdef Py_ssize_t chunk = work.shape[0] // (max(n_threads, 1) * net.act_size)
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, NULL,

@@ -22,6 +22,11 @@ NETS = [
     ([3, 2], "identity", "squared_error"),
     ([5, 13, 2], "identity", "squared_error"),
     ([5, 6, 3], "tanh", "poisson"),
+    # One activation per hidden layer: each new one, once as the last hidden layer.
+    ([5, 8, 3], "gelu", "log_loss"),
+    ([4, 6, 5, 2], ["leaky_relu", "swish"], "binary_log_loss"),
+    ([6, 7, 2], ["elu"], "squared_error"),
+    ([5, 4, 6, 3], ["selu", "softplus"], "poisson"),
 ]
 
 
@@ -35,7 +40,7 @@ def n_threads(request, monkeypatch):
 
 def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False):
     rng = np.random.RandomState(seed)
-    net = NetworkSpec.from_units(units, hidden, loss)
+    net = NetworkSpec.from_units(units, hidden, loss, negative_slope=0.2)
     theta = sklearn_uniform_init(net, rng, hidden, dtype)
     n_out = units[-1]
     X = rng.normal(size=(n, units[0]))

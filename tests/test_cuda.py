@@ -22,7 +22,7 @@ if not ok:
     pytest.skip(f"CUDA backend cannot run: {why}", allow_module_level=True)
 
 from fastnn.backends._cuda_kernels import (  # noqa: E402
-    EPI_BACKPROP, EPI_BIAS_ACT, EPI_STORE, CudaConfig,
+    EPI_BACKPROP, EPI_BIAS_ACT, EPI_BIAS_ACT_KEEP, EPI_STORE, CudaConfig,
 )
 
 # Tiles smaller than the matrices, uneven in every dimension.
@@ -72,6 +72,15 @@ def test_gemm_every_transpose_and_epilogue(config, dtype):
                          cuda.to_device(B.ravel()), B.shape[1], trans_b, C, N, epi,
                          cuda.to_device(bias), cuda.to_device(aux.ravel()), code)
                 np.testing.assert_allclose(C.copy_to_host().reshape(M, N), expected,
+                                           rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
+            # leaky_relu (code 6) with its slope, keeping the pre-activations in aux.
+            C, pre = cuda.device_array(M * N, dtype), cuda.device_array(M * N, dtype)
+            be._gemm(dtype, M, N, K, cuda.to_device(A.ravel()), A.shape[1], trans_a,
+                     cuda.to_device(B.ravel()), B.shape[1], trans_b, C, N, EPI_BIAS_ACT_KEEP,
+                     cuda.to_device(bias), pre, 6, 0.3)
+            z = a @ b + bias
+            for got, want in [(C, np.where(z > 0, z, 0.3 * z)), (pre, z)]:
+                np.testing.assert_allclose(got.copy_to_host().reshape(M, N), want,
                                            rtol=TOL[dtype]["rtol"] * 10, atol=TOL[dtype]["atol"] * 10)
 
 

@@ -14,6 +14,7 @@ Sparse input is not supported here: the CPU backends take it.
 import numpy as np
 
 from . import _scalar
+from .._registry import DERIVATIVE_FROM_INPUT
 from ._base import Backend
 from ._data import CSRInput
 
@@ -74,6 +75,8 @@ class _Workspace:
         n_params = net.n_params
         self.outs = cuda.device_array(self.offs[-1], dtype)
         self.deltas = cuda.device_array(self.offs[-1], dtype)
+        # Pre-activations, kept in training where a derivative needs them.
+        self.pres = cuda.device_array(self.offs[-1] if net.keeps_input else 0, dtype)
         self.xbuf = cuda.device_array(max_batch * n_features, dtype)
         self.row_loss = cuda.device_array(max_batch, np.float64)
         self.row_w = cuda.device_array(max_batch, np.float64)
@@ -124,21 +127,23 @@ class CudaBackend(Backend):
     # -- launches ------------------------------------------------------------
 
     def _gemm(self, dtype, M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc,
-              epi=0, bias=None, aux=None, code=0):
+              epi=0, bias=None, aux=None, code=0, param=0.0):
         cfg, k = self.config, self._k
         kernel = k.gemm_kernel(np.dtype(dtype), cfg)
         grid = (k.blocks(N, cfg.bn), k.blocks(M, cfg.bm))
         block = (cfg.bn // cfg.tn, cfg.bm // cfg.tm)
         # Unused operands still need an array of C's type: C itself.
         kernel[grid, block](M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, epi,
-                            C if bias is None else bias, C if aux is None else aux, code)
+                            C if bias is None else bias, C if aux is None else aux, code,
+                            float(param))
 
     def _launch_1d(self, kernel, n, *args):
         tpb = self.config.tpb
         kernel[self._k.blocks(n, tpb), tpb](*args)
 
-    def _forward(self, net, d_theta, d_in, nb, ws, dtype):
-        # Every layer's output for nb rows into ws.outs (softmax left to the caller).
+    def _forward(self, net, d_theta, d_in, nb, ws, dtype, train=False):
+        # Every layer's output for nb rows into ws.outs (softmax left to the caller);
+        # in training, the pre-activations a derivative needs into ws.pres.
         coef_off, bias_off = net.offsets()
         units, codes = net.units, net.activation_codes
         a_in = d_in
@@ -147,8 +152,11 @@ class CudaBackend(Backend):
             W = d_theta[coef_off[l] : coef_off[l + 1]]
             b = d_theta[bias_off[l] : bias_off[l] + n_out]
             Z = ws.layer(ws.outs, l, nb, n_out)
+            epi, pre = self._k.EPI_BIAS_ACT, None
+            if train and net.layers[l].activation in DERIVATIVE_FROM_INPUT:
+                epi, pre = self._k.EPI_BIAS_ACT_KEEP, ws.layer(ws.pres, l, nb, n_out)
             self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
-                       self._k.EPI_BIAS_ACT, b, None, int(codes[l]))
+                       epi, b, pre, int(codes[l]), net.layers[l].param)
             a_in = Z
         return a_in
 
@@ -159,7 +167,7 @@ class CudaBackend(Backend):
         coef_off, bias_off = net.offsets()
         L = len(codes)
         n_out = int(units[-1])
-        P = self._forward(net, d_theta, d_in, nb, ws, dtype)
+        P = self._forward(net, d_theta, d_in, nb, ws, dtype, train=True)
         D = ws.layer(ws.deltas, L - 1, nb, n_out)
         eps = float(np.finfo(dtype).eps)
         self._launch_1d(k.output_rows, nb, P, n_out, bool(codes[-1] == k.SOFTMAX), d_Y, d_sw,
@@ -176,8 +184,13 @@ class CudaBackend(Backend):
             if l > 0:
                 W = d_theta[coef_off[l] : coef_off[l + 1]]
                 D_prev = ws.layer(ws.deltas, l - 1, nb, n_in)
+                below = net.layers[l - 1]
+                # The derivative reads the outputs, or the kept pre-activations.
+                src = a_in
+                if below.activation in DERIVATIVE_FROM_INPUT:
+                    src = ws.layer(ws.pres, l - 1, nb, n_in)
                 self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
-                           n_in, k.EPI_BACKPROP, None, a_in, int(codes[l - 1]))
+                           n_in, k.EPI_BACKPROP, None, src, int(codes[l - 1]), below.param)
                 D = D_prev
 
     def _finish(self, net, d_theta, ws, alpha, dtype, nb, accumulate, solver=-1, lr=0.0,

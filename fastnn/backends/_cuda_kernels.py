@@ -30,6 +30,7 @@ from . import _scalar
 EPI_STORE = 0
 EPI_BIAS_ACT = 1
 EPI_BACKPROP = 2
+EPI_BIAS_ACT_KEEP = 3  # EPI_BIAS_ACT that also stores the pre-activations in aux
 
 _device = cuda.jit(device=True)
 activate = _device(_scalar.activate)
@@ -84,8 +85,9 @@ def gemm_kernel(dtype, config):
     """The tiled GEMM kernel for ``dtype`` (a NumPy dtype) and ``config``.
 
     ``C[M, N] = op(A)[M, K] @ op(B)[K, N]`` then the epilogue ``epi``: plain
-    store, ``activate(code, C + bias[col])``, or ``backprop(code, C,
-    aux[row, col])`` (``aux`` shares C's layout). ``op`` transposes when
+    store, ``activate(code, C + bias[col], param)`` (also storing ``C +
+    bias[col]`` in ``aux`` for ``EPI_BIAS_ACT_KEEP``), or ``backprop(code, C,
+    aux[row, col], param)`` (``aux`` shares C's layout). ``op`` transposes when
     the flag is set: A is then stored ``K x M`` and B ``N x K``. Launch it
     with grid ``(blocks(N, bn), blocks(M, bm))`` and block
     ``(bn // tn, bm // tm)``.
@@ -96,7 +98,7 @@ def gemm_kernel(dtype, config):
     NT = TX * TY
 
     @cuda.jit
-    def gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, epi, bias, aux, code):
+    def gemm(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, epi, bias, aux, code, param):
         As = cuda.shared.array((BK, BM), nbtype)
         Bs = cuda.shared.array((BK, BN), nbtype)
         acc = cuda.local.array((TM, TN), nbtype)
@@ -149,10 +151,13 @@ def gemm_kernel(dtype, config):
                     gj = col0 + tx + j * TX
                     if gj < N:
                         v = acc[i, j]
-                        if epi == EPI_BIAS_ACT:
-                            v = activate(code, v + bias[gj])
+                        if epi == EPI_BIAS_ACT or epi == EPI_BIAS_ACT_KEEP:
+                            v = v + bias[gj]
+                            if epi == EPI_BIAS_ACT_KEEP:
+                                aux[gi * ldc + gj] = v
+                            v = activate(code, v, param)
                         elif epi == EPI_BACKPROP:
-                            v = backprop(code, v, aux[gi * ldc + gj])
+                            v = backprop(code, v, aux[gi * ldc + gj], param)
                         C[gi * ldc + gj] = v
 
     return gemm

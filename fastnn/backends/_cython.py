@@ -38,7 +38,8 @@ class CythonBackend(Backend):
 
     def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         n_threads = _n_threads(net, data.n_samples)
-        size = _mlp.workspace_size(net.units, data.n_samples, False, n_threads, theta.shape[0])
+        size = _mlp.workspace_size(net.units, net.activation_codes, data.n_samples, False,
+                                   n_threads, theta.shape[0])
         work = scratch({} if cache is None else cache, size, theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.loss_grad(
@@ -52,7 +53,8 @@ class CythonBackend(Backend):
         n_threads = _n_threads(net, rows)
         key = (rows, theta.shape[0], dtype.str, n_threads)
         if cache.get("key") != key:
-            size = _mlp.workspace_size(net.units, rows, True, n_threads, theta.shape[0])
+            size = _mlp.workspace_size(net.units, net.activation_codes, rows, True, n_threads,
+                                       theta.shape[0])
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)

@@ -29,22 +29,45 @@ sgd_update = _jit(_scalar.sgd_update)
 adam_rate = _jit(_scalar.adam_rate)
 adam_update = _jit(_scalar.adam_update)
 
+IDENTITY = _scalar.IDENTITY
 RELU = _scalar.RELU
 TANH = _scalar.TANH
 LOGISTIC = _scalar.LOGISTIC
 EXP = _scalar.EXP
+LEAKY_RELU = _scalar.LEAKY_RELU
+ELU = _scalar.ELU
+SELU = _scalar.SELU
+GELU = _scalar.GELU
+SWISH = _scalar.SWISH
+SOFTPLUS = _scalar.SOFTPLUS
 SOFTMAX = _scalar.SOFTMAX
 SGD = _scalar.SGD
 ADAM = _scalar.ADAM
 
 
 @_jit
-def _block_size(units, max_batch, gather):
-    # Outputs and deltas of every layer for max_batch rows, then gathered rows.
+def _act_size(units):
+    # One row of every layer's outputs.
     act_size = 0
     for l in range(1, units.shape[0]):
         act_size += units[l]
-    return max_batch * (2 * act_size + (units[0] if gather else 0))
+    return act_size
+
+
+@_jit
+def _keeps_input(acts):
+    # Training keeps pre-activations when a hidden layer's derivative needs them.
+    for l in range(acts.shape[0] - 1):
+        if acts[l] == GELU or acts[l] == SWISH:
+            return True
+    return False
+
+
+@_jit
+def _block_size(units, max_batch, gather, keep):
+    # Outputs and deltas of every layer for max_batch rows, pre-activations
+    # if kept, then gathered rows.
+    return max_batch * ((3 if keep else 2) * _act_size(units) + (units[0] if gather else 0))
 
 
 @_jit
@@ -85,54 +108,80 @@ def _softmax_rows(Z):
             z[j] = z[j] / s
 
 
-@_jit
-def _bias_activation(Z, b, code):
-    """Z = act(Z + b) in place.
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _act_loop(Z, b, code, param, pre):
+    # Z = act(Z + b), keeping Z + b in pre if it has rows. Inlined where code
+    # is a constant, so the activation's branches fold away and the loop vectorises.
+    keep = pre.shape[0] > 0
+    for r in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            z = Z[r, j] + b[j]
+            if keep:
+                pre[r, j] = z
+            Z[r, j] = activate(code, z, param)
 
-    One loop per activation, each calling ``activate`` with a constant code
-    so that it inlines to branch-free code that vectorises.
+
+@_jit
+def _bias_activation(Z, b, code, param, pre):
+    """Z = act(Z + b) in place; the pre-activations go to ``pre`` unless it is empty.
+
+    One call per activation code, so each inlines to its own loop.
     """
-    nb, n = Z.shape
     if code == RELU:
-        for r in range(nb):
-            for j in range(n):
-                Z[r, j] = activate(RELU, Z[r, j] + b[j])
+        _act_loop(Z, b, RELU, param, pre)
     elif code == TANH:
-        for r in range(nb):
-            for j in range(n):
-                Z[r, j] = activate(TANH, Z[r, j] + b[j])
+        _act_loop(Z, b, TANH, param, pre)
     elif code == LOGISTIC:
-        for r in range(nb):
-            for j in range(n):
-                Z[r, j] = activate(LOGISTIC, Z[r, j] + b[j])
+        _act_loop(Z, b, LOGISTIC, param, pre)
     elif code == EXP:
-        for r in range(nb):
-            for j in range(n):
-                Z[r, j] = activate(EXP, Z[r, j] + b[j])
+        _act_loop(Z, b, EXP, param, pre)
+    elif code == LEAKY_RELU:
+        _act_loop(Z, b, LEAKY_RELU, param, pre)
+    elif code == ELU:
+        _act_loop(Z, b, ELU, param, pre)
+    elif code == SELU:
+        _act_loop(Z, b, SELU, param, pre)
+    elif code == GELU:
+        _act_loop(Z, b, GELU, param, pre)
+    elif code == SWISH:
+        _act_loop(Z, b, SWISH, param, pre)
+    elif code == SOFTPLUS:
+        _act_loop(Z, b, SOFTPLUS, param, pre)
     else:
-        for r in range(nb):
-            for j in range(n):
-                Z[r, j] = Z[r, j] + b[j]
+        _act_loop(Z, b, IDENTITY, param, pre)
         if code == SOFTMAX:
             _softmax_rows(Z)
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _backprop_loop(D, V, code, param):
+    for r in range(D.shape[0]):
+        for j in range(D.shape[1]):
+            D[r, j] = backprop(code, D[r, j], V[r, j], param)
+
+
 @_jit
-def _backprop(D, A, code):
-    """D *= act'(.) in place, given the layer's output A (one loop per activation)."""
-    nb, n = D.shape
+def _backprop(D, V, code, param):
+    """D *= act'(.) in place, given the layer's outputs, or its pre-activations
+    for gelu and swish (one inlined loop per activation)."""
     if code == RELU:
-        for r in range(nb):
-            for j in range(n):
-                D[r, j] = backprop(RELU, D[r, j], A[r, j])
+        _backprop_loop(D, V, RELU, param)
     elif code == TANH:
-        for r in range(nb):
-            for j in range(n):
-                D[r, j] = backprop(TANH, D[r, j], A[r, j])
+        _backprop_loop(D, V, TANH, param)
     elif code == LOGISTIC:
-        for r in range(nb):
-            for j in range(n):
-                D[r, j] = backprop(LOGISTIC, D[r, j], A[r, j])
+        _backprop_loop(D, V, LOGISTIC, param)
+    elif code == LEAKY_RELU:
+        _backprop_loop(D, V, LEAKY_RELU, param)
+    elif code == ELU:
+        _backprop_loop(D, V, ELU, param)
+    elif code == SELU:
+        _backprop_loop(D, V, SELU, param)
+    elif code == GELU:
+        _backprop_loop(D, V, GELU, param)
+    elif code == SWISH:
+        _backprop_loop(D, V, SWISH, param)
+    elif code == SOFTPLUS:
+        _backprop_loop(D, V, SOFTPLUS, param)
 
 
 @_jit
@@ -160,11 +209,12 @@ def _sparse_first_layer(Xv, Xi, Xp, rows, start, W, Z):
 
 
 @_jit
-def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, coef_off, bias_off,
-             buf, xbuf, max_batch):
+def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
+             bias_off, buf, pres, xbuf, max_batch):
     """Fill every layer's output block for a batch; return the dense input used.
 
-    For sparse input the returned array is an empty placeholder.
+    ``pres`` (laid out like ``buf``) receives the pre-activations unless it
+    is empty. For sparse input the returned array is an empty placeholder.
     """
     sparse = Xp.shape[0] > 0
     if sparse:
@@ -178,12 +228,14 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, coef_off, bias
         _sparse_first_layer(Xv, Xi, Xp, rows, start, _weights(theta, units, coef_off, 0), Z)
     else:
         np.dot(xin, _weights(theta, units, coef_off, 0), Z)
-    _bias_activation(Z, theta[bias_off[0] : bias_off[0] + units[1]], acts[0])
-    for l in range(1, acts.shape[0]):
-        A = Z
-        Z = _block(buf, max_batch, units, l, nb)
-        np.dot(A, _weights(theta, units, coef_off, l), Z)
-        _bias_activation(Z, theta[bias_off[l] : bias_off[l] + units[l + 1]], acts[l])
+    for l in range(acts.shape[0]):
+        if l > 0:
+            A = Z
+            Z = _block(buf, max_batch, units, l, nb)
+            np.dot(A, _weights(theta, units, coef_off, l), Z)
+        pre = _block(pres, max_batch, units, l, nb) if pres.shape[0] > 0 else Z[:0]
+        _bias_activation(Z, theta[bias_off[l] : bias_off[l] + units[l + 1]], acts[l],
+                         act_param[l], pre)
     return xin
 
 
@@ -197,20 +249,23 @@ def _column_sums(D, out):
 
 
 @_jit
-def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off,
-                   bias_off, loss, eps, grad, work, max_batch):
+def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
+                   coef_off, bias_off, loss, eps, grad, work, max_batch):
     """Summed loss of a batch and its summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (``_finish_step``). Returns the weighted
     sum of per-sample losses and the sum of the weights.
     """
     L = acts.shape[0]
-    half = _block_size(units, max_batch, False) // 2  # outputs, then deltas, then xbuf
-    outs = work[:half]
-    deltas = work[half : 2 * half]
-    xbuf = work[2 * half :]
-    xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, coef_off, bias_off,
-                   outs, xbuf, max_batch)
+    # Outputs, deltas, pre-activations (if kept), then gathered rows.
+    size = _act_size(units) * max_batch
+    n_pre = size if _keeps_input(acts) else 0
+    outs = work[:size]
+    deltas = work[size : 2 * size]
+    pres = work[2 * size : 2 * size + n_pre]
+    xbuf = work[2 * size + n_pre :]
+    xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
+                   bias_off, outs, pres, xbuf, max_batch)
 
     # Output layer: loss and delta = (prediction - target) * weight.
     P = _block(outs, max_batch, units, L - 1, nb)
@@ -251,7 +306,9 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, c
             # D_prev = (D @ W.T) * act'(A_prev)
             D_prev = _block(deltas, max_batch, units, l - 1, nb)
             np.dot(D, _weights(theta, units, coef_off, l).T, D_prev)
-            _backprop(D_prev, _block(outs, max_batch, units, l - 1, nb), acts[l - 1])
+            code = acts[l - 1]
+            src = pres if code == GELU or code == SWISH else outs
+            _backprop(D_prev, _block(src, max_batch, units, l - 1, nb), code, act_param[l - 1])
             D = D_prev
     return total, weights
 
@@ -318,13 +375,13 @@ def _slice_start(k, n_threads, n):
 
 
 @_jit
-def _thread_work(units, max_batch, gather, n_threads):
+def _thread_work(units, max_batch, gather, n_threads, keep):
     # One thread's block of the workspace (its rows' outputs, deltas, gathered rows).
-    return _block_size(units, _ceil_div(max_batch, n_threads), gather)
+    return _block_size(units, _ceil_div(max_batch, n_threads), gather, keep)
 
 
 @_jit
-def workspace_size(units, max_batch, gather, n_threads):
+def workspace_size(units, acts, max_batch, gather, n_threads):
     """Elements of ``work`` for ``n_threads`` threads sharing each batch by rows.
 
     Every thread holds its rows' outputs and deltas (and gathered rows), and
@@ -333,18 +390,20 @@ def workspace_size(units, max_batch, gather, n_threads):
     n_params = 0
     for l in range(units.shape[0] - 1):
         n_params += (units[l] + 1) * units[l + 1]
-    return n_threads * _thread_work(units, max_batch, gather, n_threads) + (n_threads - 1) * n_params
+    keep = _keeps_input(acts)
+    return (n_threads * _thread_work(units, max_batch, gather, n_threads, keep)
+            + (n_threads - 1) * n_params)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off,
+def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                    bias_off, loss, eps, alpha, grad, work, max_batch, gather, T, solver, lr,
                    hyper, state_1, state_2, stats):
     # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 3).
     n_params = theta.shape[0]
     n_coef = coef_off[acts.shape[0]]
     per_max = _ceil_div(max_batch, T)
-    tw = _thread_work(units, max_batch, gather, T)
+    tw = _thread_work(units, max_batch, gather, T, _keeps_input(acts))
     parts = work[T * tw : T * tw + (T - 1) * n_params]
     per = _ceil_div(nb, T)
     n_parts = _ceil_div(nb, per)
@@ -356,7 +415,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, c
             g = grad if k == 0 else parts[(k - 1) * n_params : k * n_params]
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
-                acts, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw], per_max)
+                acts, act_param, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw], per_max)
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -367,7 +426,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, c
 
 
 @_jit
-def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off,
+def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                 bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
                 solver, lr, hyper, state_1, state_2, stats):
     """Gradient of one batch, split by rows between threads, then the update.
@@ -381,12 +440,12 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef
     """
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
-            Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off, bias_off,
+            Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off, bias_off,
             loss, eps, grad, work, max_batch)
         l2 = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], coef_off[acts.shape[0]],
                           alpha, sw_sum, solver, lr, hyper, state_1, state_2)
     else:
-        _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef_off,
+        _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                        bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
                        solver, lr, hyper, state_1, state_2, stats)
         total = 0.0
@@ -400,7 +459,7 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, coef
 
 
 @_jit
-def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off, loss, eps,
+def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
           rows, batch_size, alpha, solver, hyper, state_1, state_2, step, grad, work,
           n_threads):
     """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
@@ -421,7 +480,7 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off, loss, e
         if solver == ADAM:
             t += 1
             lr = adam_rate(t, hyper[0], hyper[3], hyper[4])
-        acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts,
+        acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
                                 coef_off, bias_off, loss, eps, alpha, grad, work, bs, gather,
                                 n_threads, solver, lr, hyper, state_1, state_2, stats)
         step[0] = t
@@ -430,17 +489,17 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off, loss, e
 
 
 @_jit
-def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, coef_off, bias_off, loss, eps,
+def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
               alpha, grad, work, n_threads):
     """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
     n = Y.shape[0]
-    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts,
+    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts, act_param,
                        coef_off, bias_off, loss, eps, alpha, grad, work, n, False, n_threads,
                        -1, 0.0, np.zeros(6), grad[:0], grad[:0], np.zeros((n_threads, 3)))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def forward(Xv, Xi, Xp, nf, theta, units, acts, coef_off, bias_off, out, chunk, n_threads):
+def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, out, chunk, n_threads):
     """Network output for every row, into ``out``, ``chunk`` rows at a time.
 
     Chunks are shared out between ``n_threads`` threads, each with its own
@@ -448,7 +507,7 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, coef_off, bias_off, out, chunk, 
     """
     n = out.shape[0]
     L = acts.shape[0]
-    size = _block_size(units, chunk, False)
+    size = _block_size(units, chunk, False, False)
     work = np.empty(n_threads * size, dtype=theta.dtype)
     no_rows = np.empty(0, np.intp)
     n_chunks = _ceil_div(n, chunk)
@@ -458,7 +517,7 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, coef_off, bias_off, out, chunk, 
         for c in range(k * per, min(n_chunks, (k + 1) * per)):
             start = c * chunk
             nb = min(chunk, n - start)
-            _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, acts, coef_off,
-                     bias_off, w, w[:0], chunk)
+            _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, acts, act_param, coef_off,
+                     bias_off, w, w[:0], w[:0], chunk)
             out[start : start + nb] = _block(w, chunk, units, L - 1, nb)
     return out

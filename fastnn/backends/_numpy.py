@@ -5,13 +5,19 @@ so that agreement between the two means something.
 """
 
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import erf, expit, xlogy
+
+from .._registry import ELU_ALPHA, SELU_ALPHA, SELU_SCALE
+
+# Python floats, so float32 arrays stay float32 (NumPy 2 promotion rules).
+_SQRT_HALF = float(np.sqrt(0.5))
+_INV_SQRT_2PI = float(1 / np.sqrt(2 * np.pi))
 
 from ._base import Backend
 from ._data import CSRInput
 
 
-def _activate(name, Z):
+def _activate(name, Z, param=0.0):
     if name == "identity":
         return Z
     if name == "logistic":
@@ -20,6 +26,18 @@ def _activate(name, Z):
         return np.tanh(Z)
     if name == "relu":
         return np.maximum(Z, 0)
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, param * Z)
+    if name == "elu":
+        return np.where(Z > 0, Z, ELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+    if name == "selu":
+        return SELU_SCALE * np.where(Z > 0, Z, SELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+    if name == "gelu":
+        return 0.5 * Z * (1 + erf(Z * _SQRT_HALF))
+    if name == "swish":
+        return Z * expit(Z)
+    if name == "softplus":
+        return np.logaddexp(0, Z)
     if name == "exp":
         return np.exp(Z)
     if name == "softmax":
@@ -28,8 +46,8 @@ def _activate(name, Z):
     raise ValueError(f"unknown activation {name!r}")
 
 
-def _derivative(name, A):
-    """d act / d z, written in terms of the activation's output A."""
+def _derivative(name, Z, A, param=0.0):
+    """d act / d z at the pre-activation Z (A = act(Z), for the classic formulas)."""
     if name == "identity":
         return np.ones_like(A)
     if name == "logistic":
@@ -38,6 +56,19 @@ def _derivative(name, A):
         return 1 - A**2
     if name == "relu":
         return (A != 0).astype(A.dtype)
+    if name == "leaky_relu":
+        return np.where(Z > 0, 1, param).astype(A.dtype)
+    if name == "elu":
+        return np.where(Z > 0, 1, ELU_ALPHA * np.exp(np.minimum(Z, 0))).astype(A.dtype)
+    if name == "selu":
+        return SELU_SCALE * np.where(Z > 0, 1, SELU_ALPHA * np.exp(np.minimum(Z, 0))).astype(A.dtype)
+    if name == "gelu":
+        return 0.5 * (1 + erf(Z * _SQRT_HALF)) + Z * np.exp(-0.5 * Z**2) * _INV_SQRT_2PI
+    if name == "swish":
+        s = expit(Z)
+        return s * (1 + Z * (1 - s))
+    if name == "softplus":
+        return expit(Z)
     raise ValueError(f"no derivative for {name!r}")
 
 
@@ -57,21 +88,27 @@ def _loss(name, Y, P, sample_weight):
     return float(np.average(per_sample, weights=sample_weight))
 
 
-def forward_all(net, theta, X):
-    """Outputs of every layer, input first (the list has n_layers + 1 arrays)."""
+def _forward_layers(net, theta, X):
+    """Pre-activations and outputs of every layer (outputs[0] is the input)."""
     coefs, intercepts = net.views(theta)
     if isinstance(X, CSRInput):
         X = X.to_scipy()
-    outputs = [X]
+    outputs, pres = [X], [None]
     for layer, W, b in zip(net.layers, coefs, intercepts):
-        outputs.append(_activate(layer.activation, outputs[-1] @ W + b))
-    return outputs
+        pres.append(outputs[-1] @ W + b)
+        outputs.append(_activate(layer.activation, pres[-1], layer.param))
+    return pres, outputs
+
+
+def forward_all(net, theta, X):
+    """Outputs of every layer, input first (the list has n_layers + 1 arrays)."""
+    return _forward_layers(net, theta, X)[1]
 
 
 def loss_and_gradient(net, theta, X, Y, sample_weight, alpha):
     """Loss of one batch and its gradient as a flat array like ``theta``."""
     coefs, _ = net.views(theta)
-    outputs = forward_all(net, theta, X)
+    pres, outputs = _forward_layers(net, theta, X)
     n = X.shape[0]
     sw_sum = n if sample_weight is None else sample_weight.sum()
     loss = _loss(net.loss, Y, outputs[-1], sample_weight)
@@ -87,7 +124,10 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha):
         grad_coefs[i][...] = (outputs[i].T @ delta + alpha * coefs[i]) / sw_sum
         grad_intercepts[i][...] = delta.sum(axis=0) / sw_sum
         if i > 0:
-            delta = (delta @ coefs[i].T) * _derivative(net.layers[i - 1].activation, outputs[i])
+            layer = net.layers[i - 1]
+            delta = (delta @ coefs[i].T) * _derivative(
+                layer.activation, pres[i], outputs[i], layer.param
+            )
     return loss, grad
 
 

@@ -12,7 +12,7 @@ Cython twins).
 
 import math
 
-from .._registry import ACTIVATIONS, LOSSES, OPTIMIZERS
+from .._registry import ACTIVATIONS, ELU_ALPHA, LOSSES, OPTIMIZERS, SELU_ALPHA, SELU_SCALE
 
 # Module constants: Numba freezes them into the compiled code.
 IDENTITY = ACTIVATIONS["identity"]
@@ -21,6 +21,16 @@ TANH = ACTIVATIONS["tanh"]
 RELU = ACTIVATIONS["relu"]
 SOFTMAX = ACTIVATIONS["softmax"]
 EXP = ACTIVATIONS["exp"]
+LEAKY_RELU = ACTIVATIONS["leaky_relu"]
+ELU = ACTIVATIONS["elu"]
+SELU = ACTIVATIONS["selu"]
+GELU = ACTIVATIONS["gelu"]
+SWISH = ACTIVATIONS["swish"]
+SOFTPLUS = ACTIVATIONS["softplus"]
+
+# 1 / sqrt(2) and 1 / sqrt(2 pi), for GELU.
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
 
 SQUARED = LOSSES["squared_error"]
 LOG = LOSSES["log_loss"]
@@ -31,8 +41,11 @@ SGD = OPTIMIZERS["sgd"]
 ADAM = OPTIMIZERS["adam"]
 
 
-def activate(code, z):
-    """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here)."""
+def activate(code, z, param):
+    """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here).
+
+    ``param`` is the layer's activation parameter (leaky_relu's slope).
+    """
     if code == RELU:
         # `z < 0` keeps NaN as NaN, like np.maximum(z, 0).
         return 0.0 if z < 0 else z
@@ -42,18 +55,50 @@ def activate(code, z):
         return math.tanh(z)
     if code == EXP:
         return math.exp(z)
+    if code == LEAKY_RELU:
+        return z if z > 0 else param * z
+    if code == ELU:
+        return z if z > 0 else ELU_ALPHA * math.expm1(z)
+    if code == SELU:
+        return SELU_SCALE * z if z > 0 else (SELU_SCALE * SELU_ALPHA) * math.expm1(z)
+    if code == GELU:
+        return 0.5 * z * (1.0 + math.erf(z * _SQRT_HALF))
+    if code == SWISH:
+        return z / (1.0 + math.exp(-z))
+    if code == SOFTPLUS:
+        # log(1 + e^z) without overflow: max(z, 0) + log1p(e^-|z|)
+        return (z if z > 0 else 0.0) + math.log1p(math.exp(-abs(z)))
     return z
 
 
-def backprop(code, d, a):
-    """``d`` times the derivative of activation ``code``, given its output ``a``."""
+def backprop(code, d, v, param):
+    """``d`` times the derivative of activation ``code`` at one unit.
+
+    ``v`` is the unit's output ``a``, or its input ``z`` for the activations
+    of ``_registry.DERIVATIVE_FROM_INPUT`` (gelu, swish).
+    """
     if code == RELU:
         # A select, not a product: the delta of a dead unit is exactly 0.
-        return 0.0 if a == 0 else d
+        return 0.0 if v == 0 else d
     if code == LOGISTIC:
-        return d * a * (1 - a)
+        return d * v * (1 - v)
     if code == TANH:
-        return d * (1 - a * a)
+        return d * (1 - v * v)
+    if code == LEAKY_RELU:
+        # a > 0 exactly where z > 0, as the slope is not negative.
+        return d if v > 0 else d * param
+    if code == ELU:
+        return d if v > 0 else d * (v + ELU_ALPHA)
+    if code == SELU:
+        return d * SELU_SCALE if v > 0 else d * (v + SELU_SCALE * SELU_ALPHA)
+    if code == SOFTPLUS:
+        # sigmoid(z) = 1 - e^-a
+        return -d * math.expm1(-v)
+    if code == GELU:
+        return d * (0.5 * (1.0 + math.erf(v * _SQRT_HALF)) + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+    if code == SWISH:
+        s = 1.0 / (1.0 + math.exp(-v))
+        return d * s * (1.0 + v * (1.0 - s))
     return d
 
 
