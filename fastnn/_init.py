@@ -43,3 +43,69 @@ def sklearn_uniform_init(net, random_state, hidden_activation, dtype):
         coefs.append(random_state.uniform(-bound, bound, (layer.n_in, layer.n_out)))
         intercepts.append(random_state.uniform(-bound, bound, layer.n_out))
     return net.pack(coefs, intercepts, dtype)
+
+
+# Keras' schemes: (variance scale, fan used, distribution). Biases start at 0.
+KERAS_SCHEMES = {
+    "glorot_uniform": (1.0, "avg", "uniform"),
+    "glorot_normal": (1.0, "avg", "normal"),
+    "he_uniform": (2.0, "in", "uniform"),
+    "he_normal": (2.0, "in", "normal"),
+    "lecun_uniform": (1.0, "in", "uniform"),
+    "lecun_normal": (1.0, "in", "normal"),
+}
+
+INIT_SCHEMES = ("sklearn", *KERAS_SCHEMES, "zeros")
+
+# Standard deviation of a standard normal truncated to [-2, 2]: dividing by it
+# gives the truncated draws the intended variance (Keras' VarianceScaling).
+_TRUNCATED_STD = 0.87962566103423978
+
+
+def _truncated_normal(random_state, std, shape):
+    """Normal draws of standard deviation ``std`` redrawn until within 2 std."""
+    out = random_state.standard_normal(shape)
+    bad = np.abs(out) > 2
+    while bad.any():
+        out[bad] = random_state.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2
+    return out * std
+
+
+def keras_init(net, random_state, scheme, dtype):
+    """Keras' variance-scaling schemes, or all zeros.
+
+    ``scale / fan`` is the weights' variance, with ``fan`` the layer's
+    fan-in, or the mean of fan-in and fan-out for the Glorot schemes:
+    uniform on ``[-limit, limit]`` with ``limit = sqrt(3 * scale / fan)``,
+    or normal truncated at two standard deviations. Biases start at 0.
+    Layers are drawn in order from ``random_state``, in float64, then cast.
+
+    Parameters
+    ----------
+    net : NetworkSpec
+    random_state : numpy.random.RandomState
+    scheme : str
+        A key of ``KERAS_SCHEMES``, or ``"zeros"``.
+    dtype : numpy dtype
+
+    Returns
+    -------
+    theta : ndarray of shape (net.n_params,)
+    """
+    coefs, intercepts = [], []
+    for layer in net.layers:
+        shape = (layer.n_in, layer.n_out)
+        intercepts.append(np.zeros(layer.n_out))
+        if scheme == "zeros":
+            coefs.append(np.zeros(shape))
+            continue
+        scale, fan_mode, distribution = KERAS_SCHEMES[scheme]
+        fan = layer.n_in if fan_mode == "in" else (layer.n_in + layer.n_out) / 2
+        if distribution == "uniform":
+            limit = np.sqrt(3.0 * scale / fan)
+            coefs.append(random_state.uniform(-limit, limit, shape))
+        else:
+            coefs.append(_truncated_normal(random_state, np.sqrt(scale / fan) / _TRUNCATED_STD,
+                                           shape))
+    return net.pack(coefs, intercepts, dtype)

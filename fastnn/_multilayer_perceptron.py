@@ -25,6 +25,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.metaestimators import available_if
@@ -32,7 +33,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._init import sklearn_uniform_init
+from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
 from ._registry import ACTIVATION_ALIASES, HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
@@ -92,6 +93,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions({"auto", *available_backends()})],
         "negative_slope": [Interval(Real, 0, None, closed="left")],
+        "init": [StrOptions(set(INIT_SCHEMES))],
     }
 
     @abstractmethod
@@ -123,6 +125,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         max_fun,
         backend,
         negative_slope,
+        init,
     ):
         self.activation = activation
         self.solver = solver
@@ -150,6 +153,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.max_fun = max_fun
         self.backend = backend
         self.negative_slope = negative_slope
+        self.init = init
 
     # ------------------------------------------------------------------ network
 
@@ -219,7 +223,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         hidden = self._hidden_activations(len(layer_units) - 2)
         net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
                                      float(self.negative_slope))
-        theta = sklearn_uniform_init(net, self._random_state, hidden, dtype)
+        if self.init == "sklearn":
+            theta = sklearn_uniform_init(net, self._random_state, hidden, dtype)
+        else:
+            theta = keras_init(net, self._random_state, self.init, dtype)
         self._set_params_from(net, theta)
         self._best_theta = theta.copy()
 
@@ -250,6 +257,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        sample_weight = self._weigh_samples(y, sample_weight)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -290,6 +298,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.batch_size == "auto":
             return min(200, n_samples)
         return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _weigh_samples(self, y, sample_weight):
+        """The sample weights training uses, given the encoded targets (hook)."""
+        return sample_weight
 
     def _fit_lbfgs(self, backend, net, theta, X, y, sample_weight):
         data = make_train_data(X, y, sample_weight, theta.dtype)
@@ -601,6 +613,25 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     negative_slope : float, default=0.2
         Slope of ``'leaky_relu'`` for negative inputs (Keras' default); not
         negative.
+    init : str, default='sklearn'
+        Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
+        (Glorot-uniform weights and biases, the same numbers for the same
+        ``random_state``). Keras' ``'glorot_uniform'``, ``'glorot_normal'``,
+        ``'he_uniform'``, ``'he_normal'``, ``'lecun_uniform'`` and
+        ``'lecun_normal'`` (normal ones truncated at two standard
+        deviations), with zero biases. ``'zeros'``: every weight and bias 0,
+        which the network cannot learn its way out of (all hidden units stay
+        alike).
+    class_weight : dict, list of dict, 'balanced' or None, default=None
+        Weights of the classes, multiplying ``sample_weight`` (as in
+        scikit-learn's other classifiers): ``{label: weight}``, for
+        multilabel targets a list of ``{0: w0, 1: w1}`` dicts (one per
+        output), or ``'balanced'``: ``n_samples / (n_classes * count)``
+        from the ``y`` given to ``fit``. Like sample weights, they weigh the
+        average loss of a batch. ``'balanced'`` is refused by
+        ``partial_fit``, which never sees all the data: compute the weights
+        once (``sklearn.utils.class_weight.compute_class_weight``) and pass
+        the dict.
 
     Attributes
     ----------
@@ -650,6 +681,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, list, None],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -678,6 +714,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         backend="auto",
         negative_slope=0.2,
+        init="sklearn",
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -706,7 +744,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             backend=backend,
             negative_slope=negative_slope,
+            init=init,
         )
+        self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -748,6 +788,26 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             )
         # bool keeps float32 data from being upcast; the backend casts to X's dtype.
         return X, self._encode_labels(y)
+
+    def _weigh_samples(self, Y, sample_weight):
+        """``sample_weight`` times the class weight of each sample's label(s)."""
+        if self.class_weight is None:
+            return sample_weight
+        if isinstance(self.class_weight, dict):
+            unknown = [k for k in self.class_weight if k not in set(self.classes_)]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names labels that are not classes of y: {unknown}; "
+                    f"the classes are {list(self.classes_)}."
+                )
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            labels = Y.astype(np.intp)
+        elif Y.shape[1] == 1:
+            labels = self.classes_[Y[:, 0].astype(np.intp)]
+        else:
+            labels = self.classes_[Y.argmax(axis=1)]
+        weights = compute_sample_weight(self.class_weight, labels)
+        return weights if sample_weight is None else sample_weight * weights
 
     def _encode_labels(self, y):
         """``self._label_binarizer.transform(y)`` as bool, y's labels being known.
@@ -819,6 +879,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: each call sees "
+                "only a part of the data. Compute the weights once with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them as a dict."
+            )
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -942,6 +1008,15 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     negative_slope : float, default=0.2
         Slope of ``'leaky_relu'`` for negative inputs (Keras' default); not
         negative.
+    init : str, default='sklearn'
+        Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
+        (Glorot-uniform weights and biases, the same numbers for the same
+        ``random_state``). Keras' ``'glorot_uniform'``, ``'glorot_normal'``,
+        ``'he_uniform'``, ``'he_normal'``, ``'lecun_uniform'`` and
+        ``'lecun_normal'`` (normal ones truncated at two standard
+        deviations), with zero biases. ``'zeros'``: every weight and bias 0,
+        which the network cannot learn its way out of (all hidden units stay
+        alike).
 
     Attributes
     ----------
@@ -1023,6 +1098,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         backend="auto",
         negative_slope=0.2,
+        init="sklearn",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1051,6 +1127,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             backend=backend,
             negative_slope=negative_slope,
+            init=init,
         )
 
     def predict(self, X):
