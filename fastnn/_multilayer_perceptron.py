@@ -164,24 +164,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             return "binary_log_loss"
         return self.loss
 
-    def _hidden_activations(self, n_hidden):
-        """``activation`` with aliases resolved: a name, or a tuple of one per hidden layer."""
+    def _hidden_activations(self):
+        """``activation`` with aliases resolved: a name, or a tuple of names.
+
+        ``NetworkSpec.from_units`` checks that a tuple has one per hidden layer.
+        """
         if isinstance(self.activation, str):
             return _canonical_activation(self.activation)
-        names = tuple(_canonical_activation(a) for a in self.activation)
-        if len(names) != n_hidden:
-            raise ValueError(
-                f"activation lists {len(names)} activations, but the network has "
-                f"{n_hidden} hidden layers (hidden_layer_sizes); give one per hidden layer "
-                "or a single name."
-            )
-        return names
+        return tuple(_canonical_activation(a) for a in self.activation)
 
     def _network(self):
         """The :class:`NetworkSpec` of the fitted (or initialised) model."""
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        return _network_spec(units, self._hidden_activations(len(units) - 2),
-                             self._training_loss, float(self.negative_slope))
+        return _network_spec(units, self._hidden_activations(), self._training_loss,
+                             float(self.negative_slope))
 
     def _flat_params(self, net):
         """Flat parameter buffer that ``coefs_`` / ``intercepts_`` view.
@@ -220,7 +216,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             self.out_activation_ = "logistic"
 
-        hidden = self._hidden_activations(len(layer_units) - 2)
+        hidden = self._hidden_activations()
         net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
                                      float(self.negative_slope))
         if self.init == "sklearn":
@@ -794,7 +790,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if self.class_weight is None:
             return sample_weight
         if isinstance(self.class_weight, dict):
-            unknown = [k for k in self.class_weight if k not in set(self.classes_)]
+            classes = set(self.classes_)
+            unknown = [k for k in self.class_weight if k not in classes]
             if unknown:
                 raise ValueError(
                     f"class_weight names labels that are not classes of y: {unknown}; "

@@ -77,7 +77,9 @@ class NetworkSpec:
             acts = list(hidden_activation)
             if len(acts) != n_hidden:
                 raise ValueError(
-                    f"activation has {len(acts)} entries for {n_hidden} hidden layers"
+                    f"activation lists {len(acts)} activations, but the network has "
+                    f"{n_hidden} hidden layers (hidden_layer_sizes); give one per hidden "
+                    "layer or a single name."
                 )
         acts.append(OUTPUT_ACTIVATION_OF_LOSS[loss])
         layers = tuple(

@@ -63,14 +63,14 @@ class NumbaBackend(Backend):
     def loss_grad(self, net, theta, data, alpha, grad, cache=None):
         K = _kernels()
         n_threads = _n_threads(net, data.n_samples)
-        size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False, n_threads)
+        size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
+                                n_threads)
         work = scratch({} if cache is None else cache, size, theta.dtype)
-        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss, eps) = _train_args(
-            net, data
-        )
+        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
+         eps) = _train_args(net, data)
         with single_threaded_blas(n_threads):
-            return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
-                               loss, eps, float(alpha), grad, work, n_threads)
+            return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off,
+                               bias_off, loss, eps, float(alpha), grad, work, n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
         K = _kernels()
@@ -83,9 +83,8 @@ class NumbaBackend(Backend):
             size = K.workspace_size(net.units, net.activation_codes, rows, gather, n_threads)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
-        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss, eps) = _train_args(
-            net, data
-        )
+        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
+         eps) = _train_args(net, data)
         state_1, state_2 = optimizer.buffers
         step = np.array([optimizer.t], dtype=np.intp)
         with single_threaded_blas(n_threads):

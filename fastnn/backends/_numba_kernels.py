@@ -23,6 +23,7 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 # Activations inline where they are called with a constant code (see _bias_activation).
 activate = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_scalar.activate)
 backprop = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_scalar.backprop)
+derivative_from_input = _jit(_scalar.derivative_from_input)
 loss_term = _jit(_scalar.loss_term)
 finish_loss = _jit(_scalar.finish_loss)
 sgd_update = _jit(_scalar.sgd_update)
@@ -58,7 +59,7 @@ def _act_size(units):
 def _keeps_input(acts):
     # Training keeps pre-activations when a hidden layer's derivative needs them.
     for l in range(acts.shape[0] - 1):
-        if acts[l] == GELU or acts[l] == SWISH:
+        if derivative_from_input(acts[l]):
             return True
     return False
 
@@ -307,7 +308,7 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             D_prev = _block(deltas, max_batch, units, l - 1, nb)
             np.dot(D, _weights(theta, units, coef_off, l).T, D_prev)
             code = acts[l - 1]
-            src = pres if code == GELU or code == SWISH else outs
+            src = pres if derivative_from_input(code) else outs
             _backprop(D_prev, _block(src, max_batch, units, l - 1, nb), code, act_param[l - 1])
             D = D_prev
     return total, weights
@@ -415,7 +416,8 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             g = grad if k == 0 else parts[(k - 1) * n_params : k * n_params]
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
-                acts, act_param, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw], per_max)
+                acts, act_param, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw],
+                per_max)
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -440,12 +442,14 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
     """
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
-            Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off, bias_off,
+            Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
+            bias_off,
             loss, eps, grad, work, max_batch)
         l2 = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], coef_off[acts.shape[0]],
                           alpha, sw_sum, solver, lr, hyper, state_1, state_2)
     else:
-        _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
+        _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
+                       coef_off,
                        bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
                        solver, lr, hyper, state_1, state_2, stats)
         total = 0.0
@@ -480,7 +484,8 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
         if solver == ADAM:
             t += 1
             lr = adam_rate(t, hyper[0], hyper[3], hyper[4])
-        acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
+        acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts,
+                                act_param,
                                 coef_off, bias_off, loss, eps, alpha, grad, work, bs, gather,
                                 n_threads, solver, lr, hyper, state_1, state_2, stats)
         step[0] = t
@@ -493,13 +498,15 @@ def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bi
               alpha, grad, work, n_threads):
     """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
     n = Y.shape[0]
-    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts, act_param,
+    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts,
+                       act_param,
                        coef_off, bias_off, loss, eps, alpha, grad, work, n, False, n_threads,
                        -1, 0.0, np.zeros(6), grad[:0], grad[:0], np.zeros((n_threads, 3)))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, out, chunk, n_threads):
+def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, out, chunk,
+            n_threads):
     """Network output for every row, into ``out``, ``chunk`` rows at a time.
 
     Chunks are shared out between ``n_threads`` threads, each with its own

@@ -61,7 +61,8 @@ def _derivative(name, Z, A, param=0.0):
     if name == "elu":
         return np.where(Z > 0, 1, ELU_ALPHA * np.exp(np.minimum(Z, 0))).astype(A.dtype)
     if name == "selu":
-        return SELU_SCALE * np.where(Z > 0, 1, SELU_ALPHA * np.exp(np.minimum(Z, 0))).astype(A.dtype)
+        slope = SELU_SCALE * np.where(Z > 0, 1, SELU_ALPHA * np.exp(np.minimum(Z, 0)))
+        return slope.astype(A.dtype)
     if name == "gelu":
         return 0.5 * (1 + erf(Z * _SQRT_HALF)) + Z * np.exp(-0.5 * Z**2) * _INV_SQRT_2PI
     if name == "swish":

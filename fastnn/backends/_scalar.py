@@ -41,6 +41,11 @@ SGD = OPTIMIZERS["sgd"]
 ADAM = OPTIMIZERS["adam"]
 
 
+def derivative_from_input(code):
+    """Whether ``backprop`` takes the unit's input z for ``code`` (gelu, swish), not a."""
+    return code == GELU or code == SWISH
+
+
 def activate(code, z, param):
     """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here).
 
@@ -95,7 +100,8 @@ def backprop(code, d, v, param):
         # sigmoid(z) = 1 - e^-a
         return -d * math.expm1(-v)
     if code == GELU:
-        return d * (0.5 * (1.0 + math.erf(v * _SQRT_HALF)) + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+        cdf = 0.5 * (1.0 + math.erf(v * _SQRT_HALF))
+        return d * (cdf + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
     if code == SWISH:
         s = 1.0 / (1.0 + math.exp(-v))
         return d * s * (1.0 + v * (1.0 - s))
