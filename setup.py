@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -55,6 +56,14 @@ extensions = [
         ["src/_mlp.pyx"],
         extra_compile_args=compile_args() + OPENMP,
         extra_link_args=OPENMP,
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    ),
+    Extension(
+        "fastnn._permute",
+        ["src/_permute.pyx"],
+        # numpy/random/bitgen.h, for the generator's C interface
+        include_dirs=[numpy.get_include()],
+        extra_compile_args=compile_args(),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     ),
 ]

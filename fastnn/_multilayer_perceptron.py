@@ -37,6 +37,7 @@ from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
 from ._registry import ACTIVATION_ALIASES, HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
+from ._shuffle import EpochOrders
 from .backends import available_backends, get_backend
 from .backends._data import as_compute_input, make_train_data
 
@@ -366,7 +367,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         n_samples = X_train.shape[0]
         data = make_train_data(X_train, y_train, sw_train, theta.dtype)
-        sample_idx = np.arange(n_samples, dtype=np.intp)
+        orders = EpochOrders(n_samples, self._random_state, ahead=not incremental)
 
         if self.batch_size != "auto" and self.batch_size > n_samples:
             warnings.warn(
@@ -381,10 +382,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             for _ in range(self.max_iter):
                 order = None
                 if self.shuffle:
-                    # In-place Fisher-Yates: the same draws and the same order as
-                    # sklearn.utils.shuffle(sample_idx, random_state=...), without copies.
-                    self._random_state.shuffle(sample_idx)
-                    order = sample_idx
+                    # This epoch cannot end training early when its no-improvement
+                    # count stays within n_iter_no_change, whatever its loss.
+                    next_runs = (
+                        self.n_iter_ + 1 < self.max_iter
+                        and self._no_improvement_count < self.n_iter_no_change
+                    )
+                    order = orders.next(next_runs=next_runs and not incremental)
                 accumulated = backend.epoch(
                     net, theta, optimizer, data, order, batch_size, self.alpha, cache
                 )
@@ -424,6 +428,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        finally:
+            orders.close()
 
         if early_stopping:
             theta[...] = self._best_theta

@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier, MLPRegressor
-from fastnn import backends
+from fastnn import _shuffle, backends
 
 SOLVERS = {
     "adam": dict(solver="adam"),
@@ -26,6 +26,13 @@ def backend(request, monkeypatch):
     """Every test runs with each compiled backend behind backend="auto"."""
     monkeypatch.setattr(backends, "_AUTO_ORDER", (request.param,))
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def draw_orders_ahead(monkeypatch):
+    """Every epoch order that can be drawn on the worker thread is, even on small data."""
+    monkeypatch.setattr(_shuffle, "MIN_AHEAD", 1)
+    monkeypatch.setattr(_shuffle, "_cores", lambda: 2)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +198,22 @@ def test_adaptive_schedule_matches_sklearn(diabetes):
     fast, ref = fit_pair(MLPRegressor, sknn.MLPRegressor, X, y, **params)
     assert_same_model(fast, ref, X)
     assert fast._optimizer.learning_rate == pytest.approx(ref._optimizer.learning_rate)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_generator_left_as_sklearn_leaves_it(digits, early_stopping):
+    # A RandomState instance is shared between fits: after a fit that stops
+    # early, its stream must be where scikit-learn leaves it (no order drawn
+    # ahead for an epoch that did not run), so the next fit matches too.
+    X, y = digits
+    params = dict(hidden_layer_sizes=(8,), max_iter=50, tol=1e-2, n_iter_no_change=2,
+                  early_stopping=early_stopping, learning_rate_init=0.01)
+    fast_rs, ref_rs = np.random.RandomState(0), np.random.RandomState(0)
+    for _ in range(2):
+        fast = MLPClassifier(random_state=fast_rs, **params).fit(X, y)
+        ref = sknn.MLPClassifier(random_state=ref_rs, **params).fit(X, y)
+        assert ref.n_iter_ < 50, "the setting should stop early"
+        assert_same_model(fast, ref, X)
+        state, ref_state = fast_rs.get_state(), ref_rs.get_state()
+        np.testing.assert_array_equal(state[1], ref_state[1])
+        assert state[2] == ref_state[2]
