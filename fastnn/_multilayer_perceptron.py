@@ -95,6 +95,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "backend": [StrOptions({"auto", *available_backends()})],
         "negative_slope": [Interval(Real, 0, None, closed="left")],
         "init": [StrOptions(set(INIT_SCHEMES))],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -127,6 +129,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         backend,
         negative_slope,
         init,
+        rho,
+        weight_decay,
     ):
         self.activation = activation
         self.solver = solver
@@ -154,6 +158,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.max_fun = max_fun
         self.backend = backend
         self.negative_slope = negative_slope
+        self.rho = rho
+        self.weight_decay = weight_decay
         self.init = init
 
     # ------------------------------------------------------------------ network
@@ -561,8 +567,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         (slope ``negative_slope`` below 0), ``'elu'`` (alpha 1), ``'selu'``,
         ``'gelu'`` (exact, with erf), ``'swish'`` (alias ``'silu'``) and
         ``'softplus'``.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        The solver for weight optimization.
+    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, \
+            default='adam'
+        The solver for weight optimization. ``'lbfgs'``, ``'sgd'`` and
+        ``'adam'`` are scikit-learn's. ``'rmsprop'`` (decay ``rho``),
+        ``'adagrad'``, ``'adamw'`` (Adam with decoupled ``weight_decay``) and
+        ``'nadam'`` (Adam with Nesterov momentum, Dozat's momentum schedule)
+        follow PyTorch's formulas, ``epsilon`` added to the root of the
+        second moment; they use ``learning_rate_init`` as a constant rate,
+        and ``beta_1``, ``beta_2`` and ``epsilon`` as Adam does.
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size
         (sum of sample weights) when added to the loss.
@@ -624,6 +637,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         deviations), with zero biases. ``'zeros'``: every weight and bias 0,
         which the network cannot learn its way out of (all hidden units stay
         alike).
+    rho : float, default=0.9
+        Decay rate of ``solver='rmsprop'``'s mean square of the gradients
+        (Keras' default).
+    weight_decay : float, default=0.004
+        Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
+        step first multiplies the weights, not the biases, by
+        ``1 - learning_rate_init * weight_decay``.
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights of the classes, multiplying ``sample_weight`` (as in
         scikit-learn's other classifiers): ``{label: weight}``, for
@@ -717,6 +737,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         backend="auto",
         negative_slope=0.2,
         init="sklearn",
+        rho=0.9,
+        weight_decay=0.004,
         class_weight=None,
     ):
         super().__init__(
@@ -747,6 +769,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             backend=backend,
             negative_slope=negative_slope,
             init=init,
+            rho=rho,
+            weight_decay=weight_decay,
         )
         self.class_weight = class_weight
 
@@ -961,8 +985,15 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         (slope ``negative_slope`` below 0), ``'elu'`` (alpha 1), ``'selu'``,
         ``'gelu'`` (exact, with erf), ``'swish'`` (alias ``'silu'``) and
         ``'softplus'``.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        The solver for weight optimization.
+    solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, \
+            default='adam'
+        The solver for weight optimization. ``'lbfgs'``, ``'sgd'`` and
+        ``'adam'`` are scikit-learn's. ``'rmsprop'`` (decay ``rho``),
+        ``'adagrad'``, ``'adamw'`` (Adam with decoupled ``weight_decay``) and
+        ``'nadam'`` (Adam with Nesterov momentum, Dozat's momentum schedule)
+        follow PyTorch's formulas, ``epsilon`` added to the root of the
+        second moment; they use ``learning_rate_init`` as a constant rate,
+        and ``beta_1``, ``beta_2`` and ``epsilon`` as Adam does.
     alpha : float, default=0.0001
         Strength of the L2 regularization term.
     batch_size : int or 'auto', default='auto'
@@ -1020,6 +1051,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         deviations), with zero biases. ``'zeros'``: every weight and bias 0,
         which the network cannot learn its way out of (all hidden units stay
         alike).
+    rho : float, default=0.9
+        Decay rate of ``solver='rmsprop'``'s mean square of the gradients
+        (Keras' default).
+    weight_decay : float, default=0.004
+        Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
+        step first multiplies the weights, not the biases, by
+        ``1 - learning_rate_init * weight_decay``.
 
     Attributes
     ----------
@@ -1102,6 +1140,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         backend="auto",
         negative_slope=0.2,
         init="sklearn",
+        rho=0.9,
+        weight_decay=0.004,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1131,6 +1171,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             backend=backend,
             negative_slope=negative_slope,
             init=init,
+            rho=rho,
+            weight_decay=weight_decay,
         )
 
     def predict(self, X):

@@ -58,6 +58,20 @@ OUTPUT_ACTIVATION_OF_LOSS = {
 OPTIMIZERS = {
     "sgd": 0,
     "adam": 1,
+    "rmsprop": 2,
+    "adagrad": 3,
+    "adamw": 4,
+    "nadam": 5,
 }
+
+# Nadam's momentum schedule, mu_t = beta_1 * (1 - 0.5 * 0.96 ** (t * decay))
+# (Dozat 2016, with Keras' and PyTorch's decay).
+NADAM_MOMENTUM_DECAY = 0.004
+
+# Layout of the float64 ``hyper`` array each optimizer hands the kernels.
+HYPER_FIELDS = (
+    "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho",
+    "weight_decay",
+)
 
 STOCHASTIC_SOLVERS = tuple(OPTIMIZERS)

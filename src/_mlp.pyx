@@ -25,7 +25,9 @@ from libc.string cimport memcpy, memset
 from _blas cimport gemm, sumsq
 from _activations cimport bias_activation, mul_derivative, derivative_from_input
 from _losses cimport sample_loss, finish_loss
-from _updates cimport sgd_step, adam_rate, adam_step, OPT_SGD, OPT_ADAM
+from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
+                       step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
+                       OPT_NADAM)
 
 cdef extern from "_threads.h":
     int fastnn_max_threads() noexcept nogil
@@ -266,7 +268,8 @@ cdef struct Parts:
 cdef struct Step:
     # The optimizer update applied after a batch's gradient is complete.
     int solver                  # OPTIMIZERS code, or -1 for no update
-    double lr, momentum, beta_1, beta_2, eps
+    double momentum, beta_1, beta_2, eps, rho
+    double sc[3]                # this step's step_scalars (sc[0]: the rate)
     bint nesterov
     void* state_1
     void* state_2
@@ -377,11 +380,22 @@ cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floatin
         for i in range(c_end, b):
             grad[i] = grad[i] / sw_f
         if s.solver == OPT_SGD:
-            sgd_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.lr,
+            sgd_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.sc[0],
                      s.momentum, s.nesterov)
-        elif s.solver == OPT_ADAM:
+        elif s.solver == OPT_ADAM or s.solver == OPT_ADAMW:
+            if s.solver == OPT_ADAMW:
+                # Decoupled weight decay, on the weights only
+                scale(theta + a, c_end - a, s.sc[1])
             adam_step(theta + a, grad + a, <floating*>s.state_1 + a,
-                      <floating*>s.state_2 + a, b - a, s.lr, s.beta_1, s.beta_2, s.eps)
+                      <floating*>s.state_2 + a, b - a, s.sc[0], s.beta_1, s.beta_2, s.eps)
+        elif s.solver == OPT_RMSPROP:
+            rmsprop_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.sc[0],
+                         s.rho, s.eps)
+        elif s.solver == OPT_ADAGRAD:
+            adagrad_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.sc[0], s.eps)
+        elif s.solver == OPT_NADAM:
+            nadam_step(theta + a, grad + a, <floating*>s.state_1 + a,
+                       <floating*>s.state_2 + a, b - a, s.sc, s.beta_1, s.beta_2, s.eps)
         a = b
 
 
@@ -439,7 +453,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
           const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha,
           int solver, const double[::1] hyper, floating[::1] state_1,
-          floating[::1] state_2, Py_ssize_t[::1] step,
+          floating[::1] state_2, double[::1] step,
           floating[::1] grad, floating[::1] work, int n_threads=1):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
@@ -463,12 +477,15 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         L2 penalty.
     solver : int
         ``OPTIMIZERS`` code.
-    hyper : ndarray of shape (6,)
-        lr, momentum, nesterov, beta_1, beta_2, epsilon.
+    hyper : ndarray of shape (8,)
+        lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay
+        (``_registry.HYPER_FIELDS``).
     state_1, state_2 : ndarray
-        Velocity (sgd), or first and second moments (adam); updated in place.
-    step : ndarray of shape (1,)
-        Adam's step count, updated in place after every batch.
+        Velocity (sgd), first and second moments (adam, adamw, nadam), mean
+        square (rmsprop) or sum of squares (adagrad); updated in place.
+    step : ndarray of shape (2,)
+        The step count and nadam's momentum product, updated in place after
+        every batch (sgd counts no steps).
     grad, work : ndarray
         Scratch buffers of ``n_params`` and ``workspace_size(...)`` elements.
     n_threads : int
@@ -481,14 +498,15 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     accumulated_loss : float
         Sum over batches of (batch loss x batch length).
     last_rate : float
-        The step size of the last update (bias-corrected for adam).
+        The step size of the last update (bias-corrected for adam and adamw).
     """
     cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, loss)
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
     cdef const Py_ssize_t* rows = &order[0] if order.shape[0] > 0 else NULL
-    cdef Py_ssize_t start, nb, b = 0, t = step[0]
+    cdef Py_ssize_t start, nb, b = 0, t
+    cdef double mu_product
     cdef Py_ssize_t bs = min(batch_size, n)
     cdef double acc = 0.0
     cdef bint gather = d.indices == NULL and rows != NULL
@@ -502,36 +520,44 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("order must have one entry per sample")
     if grad.shape[0] != n_params or state_1.shape[0] != n_params:
         raise ValueError("grad and optimizer buffers must match theta")
-    if solver == OPT_ADAM and state_2.shape[0] != n_params:
-        raise ValueError("adam needs two moment buffers")
+    if solver in (OPT_ADAM, OPT_ADAMW, OPT_NADAM) and state_2.shape[0] != n_params:
+        raise ValueError("adam, adamw and nadam need two moment buffers")
+    if hyper.shape[0] != 8 or step.shape[0] != 2:
+        raise ValueError("hyper needs 8 entries and step 2")
     if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params):
         raise ValueError("workspace too small")
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
+    t = <Py_ssize_t>step[0]
+    mu_product = step[1]
     s.solver = solver
-    s.lr = hyper[0]
+    s.sc[0] = hyper[0]
+    s.sc[1] = s.sc[2] = 0.0
     s.momentum = hyper[1]
     s.nesterov = hyper[2] != 0
     s.beta_1 = hyper[3]
     s.beta_2 = hyper[4]
     s.eps = hyper[5]
+    s.rho = hyper[6]
     s.state_1 = &state_1[0]
     s.state_2 = &state_2[0] if state_2.shape[0] > 0 else NULL
     with nogil:
         start = 0
         while start < n:
             nb = min(bs, n - start)
-            if solver == OPT_ADAM:
+            if solver != OPT_SGD:
                 t += 1
-                s.lr = adam_rate(t, hyper[0], hyper[3], hyper[4])
+                step_scalars(solver, t, hyper[0], hyper[3], hyper[4], hyper[7], &mu_product,
+                             s.sc)
             acc += nb * batch_step(&net, &d, rows, start, nb, &theta[0], &grad[0],
                                    &parts, &s, alpha)
             step[0] = t
+            step[1] = mu_product
             start += nb
             b += 1
             if b % SIGNAL_EVERY == 0:
                 with gil:
                     PyErr_CheckSignals()
-    return acc, s.lr
+    return acc, s.sc[0]
 
 
 def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,

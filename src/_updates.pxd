@@ -7,6 +7,10 @@ from libc.math cimport sqrt, sqrtf, pow
 cdef enum:
     OPT_SGD = 0
     OPT_ADAM = 1
+    OPT_RMSPROP = 2
+    OPT_ADAGRAD = 3
+    OPT_ADAMW = 4
+    OPT_NADAM = 5
 
 
 cdef inline void sgd_step(floating* theta, const floating* g, floating* vel,
@@ -45,3 +49,85 @@ cdef inline void adam_step(floating* theta, const floating* g, floating* m,
             theta[i] = theta[i] + neg_lr * m[i] / (sqrtf(v[i]) + e)
         else:
             theta[i] = theta[i] + neg_lr * m[i] / (sqrt(v[i]) + e)
+
+
+cdef inline void step_scalars(int solver, Py_ssize_t t, double lr, double beta_1,
+                              double beta_2, double weight_decay, double* mu_product,
+                              double* out) noexcept nogil:
+    """The scalars of step t (1-based) shared by every parameter's update.
+
+    ``out[0..2]``: sgd/rmsprop/adagrad: the rate; adam/adamw: the bias-corrected
+    rate and (adamw) the weights' decay factor; nadam: the coefficients of g and
+    m and ``1 - beta_2 ** t``, ``mu_product`` being advanced. The twin of
+    ``fastnn.backends._scalar.step_scalars``.
+    """
+    cdef double mu, mu_next
+    # 0.004: _registry.NADAM_MOMENTUM_DECAY
+    out[0] = lr
+    out[1] = 0.0
+    out[2] = 0.0
+    if solver == OPT_ADAM or solver == OPT_ADAMW:
+        out[0] = adam_rate(t, lr, beta_1, beta_2)
+        out[1] = 1.0 - lr * weight_decay
+    elif solver == OPT_NADAM:
+        mu = beta_1 * (1.0 - 0.5 * pow(0.96, t * 0.004))
+        mu_next = beta_1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004))
+        mu_product[0] = mu_product[0] * mu
+        out[0] = lr * (1.0 - mu) / (1.0 - mu_product[0])
+        out[1] = lr * mu_next / (1.0 - mu_product[0] * mu_next)
+        out[2] = 1.0 - pow(beta_2, <double>t)
+
+
+cdef inline void scale(floating* theta, Py_ssize_t n, double factor) noexcept nogil:
+    # theta *= factor (AdamW's decoupled weight decay)
+    cdef Py_ssize_t i
+    cdef floating f = <floating>factor
+    for i in range(n):
+        theta[i] = theta[i] * f
+
+
+cdef inline void rmsprop_step(floating* theta, const floating* g, floating* v, Py_ssize_t n,
+                              double lr, double rho, double eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating r = <floating>rho, c = <floating>(1 - rho), e = <floating>eps
+    cdef floating eta = <floating>lr, gi
+    for i in range(n):
+        gi = g[i]
+        v[i] = r * v[i] + c * (gi * gi)
+        if floating is float:
+            theta[i] = theta[i] - eta * gi / (sqrtf(v[i]) + e)
+        else:
+            theta[i] = theta[i] - eta * gi / (sqrt(v[i]) + e)
+
+
+cdef inline void adagrad_step(floating* theta, const floating* g, floating* acc,
+                              Py_ssize_t n, double lr, double eps) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef floating e = <floating>eps, eta = <floating>lr, gi
+    for i in range(n):
+        gi = g[i]
+        acc[i] = acc[i] + gi * gi
+        if floating is float:
+            theta[i] = theta[i] - eta * gi / (sqrtf(acc[i]) + e)
+        else:
+            theta[i] = theta[i] - eta * gi / (sqrt(acc[i]) + e)
+
+
+cdef inline void nadam_step(floating* theta, const floating* g, floating* m, floating* v,
+                            Py_ssize_t n, const double* sc, double beta_1, double beta_2,
+                            double eps) noexcept nogil:
+    """One Nadam step with ``step_scalars``' coefficients ``sc``."""
+    cdef Py_ssize_t i
+    cdef floating b1 = <floating>beta_1, b2 = <floating>beta_2
+    cdef floating c1 = <floating>(1 - beta_1), c2 = <floating>(1 - beta_2)
+    cdef floating cg = <floating>sc[0], cm = <floating>sc[1], bc2 = <floating>sc[2]
+    cdef floating e = <floating>eps, gi, d
+    for i in range(n):
+        gi = g[i]
+        m[i] = b1 * m[i] + c1 * gi
+        v[i] = b2 * v[i] + c2 * (gi * gi)
+        if floating is float:
+            d = sqrtf(v[i] / bc2) + e
+        else:
+            d = sqrt(v[i] / bc2) + e
+        theta[i] = theta[i] - cg * gi / d - cm * m[i] / d

@@ -30,7 +30,9 @@ def digits():
     return X / 16.0, y
 
 
-FASTNN_ONLY = {"backend": "auto", "negative_slope": 0.2, "init": "sklearn"}
+FASTNN_ONLY = {
+    "backend": "auto", "negative_slope": 0.2, "init": "sklearn", "rho": 0.9, "weight_decay": 0.004,
+}
 
 
 def test_same_parameters_as_sklearn():

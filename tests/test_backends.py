@@ -7,7 +7,9 @@ import scipy.sparse as sp
 from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn._init import sklearn_uniform_init
 from fastnn._network import NetworkSpec
-from fastnn._optimizers import AdamState, SGDState
+from fastnn._optimizers import (
+    AdagradState, AdamState, AdamWState, NadamState, RMSpropState, SGDState,
+)
 from fastnn.backends import _cython, _numba
 from fastnn.backends._data import as_compute_input, make_train_data
 
@@ -96,14 +98,25 @@ def test_loss_grad_reuses_its_cache(backend, n_threads):
 
 
 def _optimizer(kind, theta):
-    if kind == "adam":
-        return AdamState(theta.size, theta.dtype, 0.01, 0.9, 0.999, 1e-8)
-    return SGDState(theta.size, theta.dtype, 0.05, "constant", 0.9, kind == "nesterov", 0.5)
+    n, dt = theta.size, theta.dtype
+    if kind in ("adam", "nadam"):
+        return (AdamState if kind == "adam" else NadamState)(n, dt, 0.01, 0.9, 0.999, 1e-8)
+    if kind == "adamw":
+        # A large decay, so that decaying the biases too would show.
+        return AdamWState(n, dt, 0.01, 0.9, 0.999, 1e-8, weight_decay=5.0)
+    if kind == "rmsprop":
+        return RMSpropState(n, dt, 0.01, 0.8, 1e-7)
+    if kind == "adagrad":
+        return AdagradState(n, dt, 0.05, 1e-7)
+    return SGDState(n, dt, 0.05, "constant", 0.9, kind == "nesterov", 0.5)
+
+
+OPTIMIZER_KINDS = ["adam", "sgd", "nesterov", "rmsprop", "adagrad", "adamw", "nadam"]
 
 
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kind", ["adam", "sgd", "nesterov"])
+@pytest.mark.parametrize("kind", OPTIMIZER_KINDS)
 @pytest.mark.parametrize("batch_size", [1, 4, 7, 23, 50])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, n_threads):
@@ -124,6 +137,8 @@ def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, n_thr
     np.testing.assert_allclose(t_fast, t_ref, **TOL[dtype])
     np.testing.assert_allclose(l_fast, l_ref, rtol=TOL[dtype]["rtol"] * 10)
     assert o_fast.t == o_ref.t
+    assert o_fast.mu_product == pytest.approx(o_ref.mu_product, rel=1e-12)
+    assert o_fast.learning_rate == pytest.approx(o_ref.learning_rate, rel=1e-12)
     for a, b in zip(o_fast.buffers, o_ref.buffers):
         np.testing.assert_allclose(a, b, **TOL[dtype])
 

@@ -126,6 +126,10 @@ def test_loss_grad_keeps_data_on_the_device(tiny):
         (np.float64, "nesterov", True),
         (np.float64, "adam", False),
         (np.float32, "sgd", False),
+        (np.float32, "rmsprop", True),
+        (np.float64, "adagrad", False),
+        (np.float64, "adamw", True),
+        (np.float32, "nadam", False),
     ],
 )
 def test_epoch_matches_reference(tiny, dtype, kind, shuffle):
@@ -143,6 +147,7 @@ def test_epoch_matches_reference(tiny, dtype, kind, shuffle):
     np.testing.assert_allclose(t_gpu, t_ref, **TOL[dtype])
     np.testing.assert_allclose(l_gpu, l_ref, rtol=TOL[dtype]["rtol"] * 10)
     assert o_gpu.t == o_ref.t
+    assert o_gpu.mu_product == pytest.approx(o_ref.mu_product, rel=1e-12)
     assert o_gpu.learning_rate == pytest.approx(o_ref.learning_rate)
     for a, b in zip(o_gpu.buffers, o_ref.buffers):
         np.testing.assert_allclose(a, b, **TOL[dtype])

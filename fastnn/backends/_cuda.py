@@ -193,16 +193,18 @@ class CudaBackend(Backend):
                            n_in, k.EPI_BACKPROP, None, src, int(codes[l - 1]), below.param)
                 D = D_prev
 
-    def _finish(self, net, d_theta, ws, alpha, dtype, nb, accumulate, solver=-1, lr=0.0,
-                hyper=np.zeros(6), state=None):
-        # Complete the gradient, step (unless solver -1), and account the batch loss.
+    def _finish(self, net, d_theta, ws, alpha, dtype, nb, accumulate, solver=-1,
+                sc=(0.0, 0.0, 0.0), hyper=np.zeros(8), state=None):
+        # Complete the gradient, step (unless solver -1) with the step's scalars
+        # sc (_scalar.step_scalars), and account the batch loss.
         _, finish_step, batch_loss = self._k.reduction_kernels(self.config.tpb)
         dt = np.dtype(dtype).type
         s1, s2 = state if state is not None else (ws.grad[:0], ws.grad[:0])
         n_coef = int(net.offsets()[0][-1])
         self._launch_1d(finish_step, net.n_params, d_theta, ws.grad, n_coef, dt(alpha), ws.sums,
-                        solver, dt(lr), dt(hyper[1]), bool(hyper[2]), dt(hyper[3]),
-                        dt(hyper[4]), dt(hyper[5]), s1, s2, ws.l2_parts)
+                        solver, dt(sc[0]), dt(sc[1]), dt(sc[2]), dt(hyper[1]), bool(hyper[2]),
+                        dt(hyper[3]), dt(hyper[4]), dt(hyper[5]), dt(hyper[6]), s1, s2,
+                        ws.l2_parts)
         batch_loss[1, self.config.tpb](ws.sums, ws.l2_parts, float(alpha), nb,
                                        int(net.units[-1]), net.loss_code, ws.acc, accumulate)
 
@@ -284,7 +286,8 @@ class CudaBackend(Backend):
         d_rows = cuda.to_device(order) if order is not None else self._zero_rows
         ws.acc.copy_to_device(np.zeros(1))
         hyper = optimizer.hyper()
-        t, lr = optimizer.t, float(hyper[0])
+        t, mu_product = optimizer.t, optimizer.mu_product
+        sc = (float(hyper[0]), 0.0, 0.0)
         try:
             for start in range(0, n, bs):
                 nb = min(bs, n - start)
@@ -294,10 +297,11 @@ class CudaBackend(Backend):
                 else:
                     x_in = d_X[start * nf : (start + nb) * nf]
                 self._loss_grad(net, d_theta, x_in, d_Y, d_sw, d_rows, start, nb, ws, dtype)
-                if optimizer.code == _scalar.ADAM:
+                if optimizer.code != _scalar.SGD:
                     t += 1
-                    lr = _scalar.adam_rate(t, hyper[0], hyper[3], hyper[4])
-                self._finish(net, d_theta, ws, alpha, dtype, nb, True, optimizer.code, lr,
+                    *sc, mu_product = _scalar.step_scalars(
+                        optimizer.code, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
+                self._finish(net, d_theta, ws, alpha, dtype, nb, True, optimizer.code, sc,
                              hyper, d_state)
         finally:
             # Even when stopped midway (Ctrl-C), the host gets the last weights.
@@ -305,6 +309,6 @@ class CudaBackend(Backend):
             for d, h in zip(d_state, optimizer.buffers):
                 if h.size:
                     d.copy_to_host(h)
-            optimizer.t = t
-        optimizer.learning_rate = lr
+            optimizer.set_counters((t, mu_product))
+        optimizer.record_rate(sc[0])
         return float(ws.acc.copy_to_host()[0])

@@ -39,10 +39,17 @@ loss_term = _device(_scalar.loss_term)
 finish_loss = _device(_scalar.finish_loss)
 sgd_update = _device(_scalar.sgd_update)
 adam_update = _device(_scalar.adam_update)
+rmsprop_update = _device(_scalar.rmsprop_update)
+adagrad_update = _device(_scalar.adagrad_update)
+nadam_update = _device(_scalar.nadam_update)
 
 SOFTMAX = _scalar.SOFTMAX
 SGD = _scalar.SGD
 ADAM = _scalar.ADAM
+RMSPROP = _scalar.RMSPROP
+ADAGRAD = _scalar.ADAGRAD
+ADAMW = _scalar.ADAMW
+NADAM = _scalar.NADAM
 
 
 @dataclass(frozen=True)
@@ -264,9 +271,11 @@ def reduction_kernels(tpb):
             sums[1] = b
 
     @cuda.jit
-    def finish_step(theta, grad, n_coef, alpha, sums, solver, lr, momentum, nesterov,
-                    beta_1, beta_2, eps, state_1, state_2, l2_parts):
+    def finish_step(theta, grad, n_coef, alpha, sums, solver, lr, sc_1, sc_2, momentum,
+                    nesterov, beta_1, beta_2, eps, rho, state_1, state_2, l2_parts):
         """Complete each parameter's gradient, then step it (``solver`` -1: no step).
+
+        ``lr, sc_1, sc_2`` are the step's ``_scalar.step_scalars``.
 
         ``grad = (grad + alpha * W) / sum(w)`` on weights (``theta[:n_coef]``),
         ``grad / sum(w)`` on biases, ``sum(w)`` read from ``sums[1]``. Each
@@ -288,9 +297,20 @@ def reduction_kernels(tpb):
             grad[i] = g
             if solver == SGD:
                 theta[i], state_1[i] = sgd_update(w, g, state_1[i], lr, momentum, nesterov)
-            elif solver == ADAM:
+            elif solver == ADAM or solver == ADAMW:
+                if solver == ADAMW and i < n_coef:
+                    # Decoupled weight decay, on the weights only
+                    w = w * sc_1
                 theta[i], state_1[i], state_2[i] = adam_update(
                     w, g, state_1[i], state_2[i], lr, beta_1, beta_2, eps
+                )
+            elif solver == RMSPROP:
+                theta[i], state_1[i] = rmsprop_update(w, g, state_1[i], lr, rho, eps)
+            elif solver == ADAGRAD:
+                theta[i], state_1[i] = adagrad_update(w, g, state_1[i], lr, eps)
+            elif solver == NADAM:
+                theta[i], state_1[i], state_2[i] = nadam_update(
+                    w, g, state_1[i], state_2[i], lr, sc_1, sc_2, beta_1, beta_2, eps
                 )
         sq = block_sum(shared, sq)
         if cuda.threadIdx.x == 0:

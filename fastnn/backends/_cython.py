@@ -60,7 +60,7 @@ class CythonBackend(Backend):
             cache["grad"] = np.empty_like(theta)
             cache["net"] = net_args(net)
         state_1, state_2 = optimizer.buffers
-        step = np.array([optimizer.t], dtype=np.intp)
+        step = optimizer.counters()
         try:
             with single_threaded_blas(n_threads):
                 accumulated, rate = _mlp.epoch(
@@ -71,6 +71,6 @@ class CythonBackend(Backend):
                 )
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.
-            optimizer.t = int(step[0])
-        optimizer.learning_rate = rate
+            optimizer.set_counters(step)
+        optimizer.record_rate(rate)
         return accumulated

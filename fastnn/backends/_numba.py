@@ -86,7 +86,7 @@ class NumbaBackend(Backend):
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
          eps) = _train_args(net, data)
         state_1, state_2 = optimizer.buffers
-        step = np.array([optimizer.t], dtype=np.intp)
+        step = optimizer.counters()
         with single_threaded_blas(n_threads):
             accumulated, rate = K.epoch(
                 Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
@@ -94,6 +94,6 @@ class NumbaBackend(Backend):
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
                 cache["work"], n_threads,
             )
-        optimizer.t = int(step[0])
-        optimizer.learning_rate = rate
+        optimizer.set_counters(step)
+        optimizer.record_rate(rate)
         return accumulated

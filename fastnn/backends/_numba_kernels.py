@@ -27,8 +27,11 @@ derivative_from_input = _jit(_scalar.derivative_from_input)
 loss_term = _jit(_scalar.loss_term)
 finish_loss = _jit(_scalar.finish_loss)
 sgd_update = _jit(_scalar.sgd_update)
-adam_rate = _jit(_scalar.adam_rate)
 adam_update = _jit(_scalar.adam_update)
+rmsprop_update = _jit(_scalar.rmsprop_update)
+adagrad_update = _jit(_scalar.adagrad_update)
+nadam_update = _jit(_scalar.nadam_update)
+step_scalars = _jit(_scalar.step_scalars)
 
 IDENTITY = _scalar.IDENTITY
 RELU = _scalar.RELU
@@ -44,6 +47,10 @@ SOFTPLUS = _scalar.SOFTPLUS
 SOFTMAX = _scalar.SOFTMAX
 SGD = _scalar.SGD
 ADAM = _scalar.ADAM
+RMSPROP = _scalar.RMSPROP
+ADAGRAD = _scalar.ADAGRAD
+ADAMW = _scalar.ADAMW
+NADAM = _scalar.NADAM
 
 
 @_jit
@@ -315,18 +322,39 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
 
 
 @_jit
-def _step(theta, grad, solver, lr, hyper, state_1, state_2):
-    """The optimizer's update of every parameter from a completed gradient."""
+def _step(theta, grad, n_w, solver, sc, hyper, state_1, state_2):
+    """The optimizer's update of every parameter from a completed gradient.
+
+    ``sc`` holds the step's ``step_scalars``; ``theta[:n_w]`` are weights.
+    """
     dt = theta.dtype.type
+    lr_, b1, b2, e = dt(sc[0]), dt(hyper[3]), dt(hyper[4]), dt(hyper[5])
     if solver == SGD:
-        lr_, mu, nesterov = dt(lr), dt(hyper[1]), hyper[2] != 0
+        mu, nesterov = dt(hyper[1]), hyper[2] != 0
         for i in range(theta.shape[0]):
             theta[i], state_1[i] = sgd_update(theta[i], grad[i], state_1[i], lr_, mu, nesterov)
-    elif solver == ADAM:
-        lr_, b1, b2, e = dt(lr), dt(hyper[3]), dt(hyper[4]), dt(hyper[5])
+    elif solver == ADAM or solver == ADAMW:
+        if solver == ADAMW:
+            # Decoupled weight decay, on the weights only
+            decay = dt(sc[1])
+            for i in range(n_w):
+                theta[i] = theta[i] * decay
         for i in range(theta.shape[0]):
             theta[i], state_1[i], state_2[i] = adam_update(
                 theta[i], grad[i], state_1[i], state_2[i], lr_, b1, b2, e
+            )
+    elif solver == RMSPROP:
+        rho = dt(hyper[6])
+        for i in range(theta.shape[0]):
+            theta[i], state_1[i] = rmsprop_update(theta[i], grad[i], state_1[i], lr_, rho, e)
+    elif solver == ADAGRAD:
+        for i in range(theta.shape[0]):
+            theta[i], state_1[i] = adagrad_update(theta[i], grad[i], state_1[i], lr_, e)
+    elif solver == NADAM:
+        c_m, bc2 = dt(sc[1]), dt(sc[2])
+        for i in range(theta.shape[0]):
+            theta[i], state_1[i], state_2[i] = nadam_update(
+                theta[i], grad[i], state_1[i], state_2[i], lr_, c_m, bc2, b1, b2, e
             )
 
 
@@ -342,7 +370,7 @@ def _complete(theta, grad, n_coef, alpha, sw_sum):
 
 
 @_jit
-def _finish_step(theta, grad, parts, n_parts, lo, hi, n_coef, alpha, sw_sum, solver, lr,
+def _finish_step(theta, grad, parts, n_parts, lo, hi, n_coef, alpha, sw_sum, solver, sc,
                  hyper, state_1, state_2):
     """Parameters ``[lo, hi)``: complete the gradient, then step.
 
@@ -360,7 +388,8 @@ def _finish_step(theta, grad, parts, n_parts, lo, hi, n_coef, alpha, sw_sum, sol
             grad[i] += part[i]
     # Whole passes: measured faster here than L1-sized blocks (unlike in C).
     _complete(theta[lo:hi], grad[lo:hi], c - lo, alpha, sw_sum)
-    _step(theta[lo:hi], grad[lo:hi], solver, lr, hyper, state_1[lo:hi], state_2[lo:hi])
+    _step(theta[lo:hi], grad[lo:hi], c - lo, solver, sc, hyper, state_1[lo:hi],
+          state_2[lo:hi])
     return l2
 
 
@@ -398,7 +427,7 @@ def workspace_size(units, acts, max_batch, gather, n_threads):
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, loss, eps, alpha, grad, work, max_batch, gather, T, solver, lr,
+                   bias_off, loss, eps, alpha, grad, work, max_batch, gather, T, solver, sc,
                    hyper, state_1, state_2, stats):
     # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 3).
     n_params = theta.shape[0]
@@ -424,13 +453,13 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     for k in prange(T):
         stats[k, 2] = _finish_step(theta, grad, parts, n_parts, _slice_start(k, T, n_params),
                                    _slice_start(k + 1, T, n_params), n_coef, alpha, sw_sum,
-                                   solver, lr, hyper, state_1, state_2)
+                                   solver, sc, hyper, state_1, state_2)
 
 
 @_jit
 def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                 bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
-                solver, lr, hyper, state_1, state_2, stats):
+                solver, sc, hyper, state_1, state_2, stats):
     """Gradient of one batch, split by rows between threads, then the update.
 
     Thread ``k`` takes rows ``[k * per, (k + 1) * per)`` into its own
@@ -446,12 +475,12 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
             bias_off,
             loss, eps, grad, work, max_batch)
         l2 = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], coef_off[acts.shape[0]],
-                          alpha, sw_sum, solver, lr, hyper, state_1, state_2)
+                          alpha, sw_sum, solver, sc, hyper, state_1, state_2)
     else:
         _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
                        coef_off,
                        bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
-                       solver, lr, hyper, state_1, state_2, stats)
+                       solver, sc, hyper, state_1, state_2, stats)
         total = 0.0
         sw_sum = 0.0
         l2 = 0.0
@@ -469,28 +498,33 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
     """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
 
     Returns the sum over batches of (batch loss x batch length), and the
-    step size of the last update (bias-corrected for adam).
+    step size of the last update (bias-corrected for adam and adamw).
+    ``step`` holds the step count and nadam's momentum product.
     """
     n = Y.shape[0]
     bs = min(batch_size, n)
     gather = Xp.shape[0] == 0 and rows.shape[0] > 0
-    t = step[0]
-    lr = hyper[0]
+    t = int(step[0])
+    mu_product = step[1]
+    sc = np.zeros(3)
+    sc[0] = hyper[0]
     acc = 0.0
     stats = np.zeros((n_threads, 3))
     start = 0
     while start < n:
         nb = min(bs, n - start)
-        if solver == ADAM:
+        if solver != SGD:
             t += 1
-            lr = adam_rate(t, hyper[0], hyper[3], hyper[4])
+            sc[0], sc[1], sc[2], mu_product = step_scalars(
+                solver, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
         acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts,
                                 act_param,
                                 coef_off, bias_off, loss, eps, alpha, grad, work, bs, gather,
-                                n_threads, solver, lr, hyper, state_1, state_2, stats)
+                                n_threads, solver, sc, hyper, state_1, state_2, stats)
         step[0] = t
+        step[1] = mu_product
         start += nb
-    return acc, lr
+    return acc, sc[0]
 
 
 @_jit
@@ -501,7 +535,8 @@ def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bi
     return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts,
                        act_param,
                        coef_off, bias_off, loss, eps, alpha, grad, work, n, False, n_threads,
-                       -1, 0.0, np.zeros(6), grad[:0], grad[:0], np.zeros((n_threads, 3)))
+                       -1, np.zeros(3), np.zeros(8), grad[:0], grad[:0],
+                       np.zeros((n_threads, 3)))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")

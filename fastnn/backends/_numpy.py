@@ -7,7 +7,7 @@ so that agreement between the two means something.
 import numpy as np
 from scipy.special import erf, expit, xlogy
 
-from .._registry import ELU_ALPHA, SELU_ALPHA, SELU_SCALE
+from .._registry import ELU_ALPHA, NADAM_MOMENTUM_DECAY, OPTIMIZERS, SELU_ALPHA, SELU_SCALE
 
 # Python floats, so float32 arrays stay float32 (NumPy 2 promotion rules).
 _SQRT_HALF = float(np.sqrt(0.5))
@@ -132,23 +132,48 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha):
     return loss, grad
 
 
-def optimizer_step(optimizer, theta, grad):
-    """Apply one step of ``optimizer`` (SGDState or AdamState) to ``theta``."""
-    if optimizer.code == 0:
-        lr, mu = optimizer.learning_rate, optimizer.momentum
-        update = mu * optimizer.velocity - lr * grad
-        optimizer.velocity[...] = update
-        if optimizer.nesterov:
+def optimizer_step(optimizer, theta, grad, n_coef):
+    """Apply one step of ``optimizer`` (a ``fastnn._optimizers`` state) to ``theta``.
+
+    ``theta[:n_coef]`` are the weights (AdamW decays only them).
+    Returns the step size to report as ``learning_rate``. Written from the
+    papers' formulas, apart from the kernels' ``_scalar`` code.
+    """
+    o = optimizer
+    if o.code == OPTIMIZERS["sgd"]:
+        lr, mu = o.learning_rate, o.momentum
+        update = mu * o.velocity - lr * grad
+        o.velocity[...] = update
+        if o.nesterov:
             update = mu * update - lr * grad
         theta += update
         return lr
-    optimizer.t += 1
-    b1, b2 = optimizer.beta_1, optimizer.beta_2
-    optimizer.ms[...] = b1 * optimizer.ms + (1 - b1) * grad
-    optimizer.vs[...] = b2 * optimizer.vs + (1 - b2) * grad**2
-    lr = optimizer.learning_rate_init * np.sqrt(1 - b2**optimizer.t) / (1 - b1**optimizer.t)
-    theta += -lr * optimizer.ms / (np.sqrt(optimizer.vs) + optimizer.epsilon)
-    return lr
+    o.t += 1
+    lr, eps = o.learning_rate_init, o.epsilon
+    if o.code == OPTIMIZERS["rmsprop"]:
+        o.vs[...] = o.rho * o.vs + (1 - o.rho) * grad**2
+        theta -= lr * grad / (np.sqrt(o.vs) + eps)
+        return lr
+    if o.code == OPTIMIZERS["adagrad"]:
+        o.accumulator += grad**2
+        theta -= lr * grad / (np.sqrt(o.accumulator) + eps)
+        return lr
+    b1, b2 = o.beta_1, o.beta_2
+    o.ms[...] = b1 * o.ms + (1 - b1) * grad
+    o.vs[...] = b2 * o.vs + (1 - b2) * grad**2
+    if o.code == OPTIMIZERS["nadam"]:
+        mu = b1 * (1 - 0.5 * 0.96 ** (o.t * NADAM_MOMENTUM_DECAY))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((o.t + 1) * NADAM_MOMENTUM_DECAY))
+        o.mu_product *= mu
+        denom = np.sqrt(o.vs / (1 - b2**o.t)) + eps
+        theta -= lr * (1 - mu) / (1 - o.mu_product) * grad / denom
+        theta -= lr * mu_next / (1 - o.mu_product * mu_next) * o.ms / denom
+        return lr
+    if o.code == OPTIMIZERS["adamw"]:
+        theta[:n_coef] *= 1 - lr * o.weight_decay
+    rate = float(lr * np.sqrt(1 - b2**o.t) / (1 - b1**o.t))
+    theta += -rate * o.ms / (np.sqrt(o.vs) + eps)
+    return rate
 
 
 class NumpyBackend(Backend):
@@ -170,10 +195,11 @@ class NumpyBackend(Backend):
         if order is None:
             order = np.arange(n)
         accumulated = 0.0
+        n_coef = int(net.offsets()[0][-1])
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             sw = None if data.sample_weight is None else data.sample_weight[idx]
             loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha)
             accumulated += loss * len(idx)
-            optimizer.learning_rate = optimizer_step(optimizer, theta, grad)
+            optimizer.record_rate(optimizer_step(optimizer, theta, grad, n_coef))
         return accumulated

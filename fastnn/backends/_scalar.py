@@ -12,7 +12,9 @@ Cython twins).
 
 import math
 
-from .._registry import ACTIVATIONS, ELU_ALPHA, LOSSES, OPTIMIZERS, SELU_ALPHA, SELU_SCALE
+from .._registry import (
+    ACTIVATIONS, ELU_ALPHA, LOSSES, NADAM_MOMENTUM_DECAY, OPTIMIZERS, SELU_ALPHA, SELU_SCALE,
+)
 
 # Module constants: Numba freezes them into the compiled code.
 IDENTITY = ACTIVATIONS["identity"]
@@ -39,6 +41,10 @@ POISSON = LOSSES["poisson"]
 
 SGD = OPTIMIZERS["sgd"]
 ADAM = OPTIMIZERS["adam"]
+RMSPROP = OPTIMIZERS["rmsprop"]
+ADAGRAD = OPTIMIZERS["adagrad"]
+ADAMW = OPTIMIZERS["adamw"]
+NADAM = OPTIMIZERS["nadam"]
 
 
 def derivative_from_input(code):
@@ -145,13 +151,51 @@ def sgd_update(w, g, velocity, lr, momentum, nesterov):
     return w + u, new_velocity
 
 
-def adam_rate(t, lr_init, beta_1, beta_2):
-    """Adam's bias-corrected step size at step count ``t`` (1-based)."""
-    return lr_init * math.sqrt(1 - math.pow(beta_2, t)) / (1 - math.pow(beta_1, t))
-
-
 def adam_update(w, g, m, v, lr, beta_1, beta_2, eps):
-    """One Adam step of a parameter with rate ``lr``; returns ``(w, m, v)``."""
+    """One Adam step of a parameter with the bias-corrected rate ``lr``; returns ``(w, m, v)``."""
     m = beta_1 * m + (1 - beta_1) * g
     v = beta_2 * v + (1 - beta_2) * (g * g)
     return w - lr * m / (math.sqrt(v) + eps), m, v
+
+
+def step_scalars(solver, t, lr, beta_1, beta_2, weight_decay, mu_product):
+    """The scalars of step ``t`` (1-based) shared by every parameter's update.
+
+    Returns ``(s0, s1, s2, mu_product)``: for sgd, rmsprop and adagrad
+    ``s0`` is the rate ``lr``; for adam and adamw the bias-corrected rate
+    ``lr sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)``, and for adamw ``s1`` the weights' decay factor
+    ``1 - lr * weight_decay``; for nadam the coefficients of ``g`` and ``m``
+    and the second moment's bias correction ``1 - beta_2 ** t``, and the
+    running product of the momentum schedule, updated.
+    """
+    if solver == ADAM or solver == ADAMW:
+        rate = lr * math.sqrt(1 - math.pow(beta_2, t)) / (1 - math.pow(beta_1, t))
+        return rate, 1.0 - lr * weight_decay, 0.0, mu_product
+    if solver == NADAM:
+        mu = beta_1 * (1.0 - 0.5 * math.pow(0.96, t * NADAM_MOMENTUM_DECAY))
+        mu_next = beta_1 * (1.0 - 0.5 * math.pow(0.96, (t + 1) * NADAM_MOMENTUM_DECAY))
+        mu_product = mu_product * mu
+        c_g = lr * (1.0 - mu) / (1.0 - mu_product)
+        c_m = lr * mu_next / (1.0 - mu_product * mu_next)
+        return c_g, c_m, 1.0 - math.pow(beta_2, t), mu_product
+    return lr, 0.0, 0.0, mu_product
+
+
+def rmsprop_update(w, g, v, lr, rho, eps):
+    """One RMSprop step of a parameter; returns ``(w, v)``."""
+    v = rho * v + (1 - rho) * (g * g)
+    return w - lr * g / (math.sqrt(v) + eps), v
+
+
+def adagrad_update(w, g, acc, lr, eps):
+    """One Adagrad step of a parameter; returns ``(w, acc)``."""
+    acc = acc + g * g
+    return w - lr * g / (math.sqrt(acc) + eps), acc
+
+
+def nadam_update(w, g, m, v, c_g, c_m, bc2, beta_1, beta_2, eps):
+    """One Nadam step with ``step_scalars``' coefficients; returns ``(w, m, v)``."""
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * (g * g)
+    d = math.sqrt(v / bc2) + eps
+    return w - c_g * g / d - c_m * m / d, m, v

@@ -1,0 +1,175 @@
+"""The optimizers beyond scikit-learn's: rmsprop, adagrad, adamw, nadam.
+
+Every backend's epoch is checked against the NumPy reference in
+``test_backends.py`` / ``test_cuda.py``; here the reference's update rule is
+checked against closed forms and against PyTorch, and the estimators are
+checked to learn with each solver.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from fastnn import MLPClassifier
+from fastnn._optimizers import AdagradState, AdamState, AdamWState, NadamState, RMSpropState
+from fastnn.backends._numpy import optimizer_step
+
+NEW_SOLVERS = ["rmsprop", "adagrad", "adamw", "nadam"]
+
+
+def run_steps(opt, theta, grads, n_coef):
+    theta = theta.copy()
+    for g in grads:
+        optimizer_step(opt, theta, g, n_coef)
+    return theta
+
+
+def test_rmsprop_and_adagrad_closed_forms():
+    # With a constant gradient g: v_k = (1 - rho^k) g^2, and G_k = k g^2.
+    g = np.array([0.3, -2.0, 1e-3, 0.0])
+    theta0 = np.array([1.0, -1.0, 0.5, 2.0])
+    lr, rho, eps, k = 0.1, 0.8, 1e-7, 5
+    rms = run_steps(RMSpropState(4, np.float64, lr, rho, eps), theta0, [g] * k, 4)
+    steps = [lr * g / (np.sqrt((1 - rho**i) * g * g) + eps) for i in range(1, k + 1)]
+    np.testing.assert_allclose(rms, theta0 - np.sum(steps, axis=0), rtol=1e-12)
+    ada = run_steps(AdagradState(4, np.float64, lr, eps), theta0, [g] * k, 4)
+    steps = [lr * g / (np.sqrt(i * g * g) + eps) for i in range(1, k + 1)]
+    np.testing.assert_allclose(ada, theta0 - np.sum(steps, axis=0), rtol=1e-12)
+
+
+def test_adamw_decays_weights_not_biases():
+    # A zero gradient leaves Adam's moments at 0: only the decay moves theta.
+    theta0 = np.array([1.0, -2.0, 3.0, 0.5, -0.5])
+    lr, wd, k = 0.01, 4.0, 7
+    opt = AdamWState(5, np.float64, lr, 0.9, 0.999, 1e-8, weight_decay=wd)
+    theta = run_steps(opt, theta0, [np.zeros(5)] * k, n_coef=3)
+    np.testing.assert_allclose(theta[:3], theta0[:3] * (1 - lr * wd) ** k, rtol=1e-12)
+    np.testing.assert_array_equal(theta[3:], theta0[3:])
+
+
+def test_adamw_without_decay_is_adam():
+    rng = np.random.RandomState(0)
+    grads = list(rng.normal(size=(6, 8)))
+    theta0 = rng.normal(size=8)
+    adam = run_steps(AdamState(8, np.float64, 0.01, 0.9, 0.999, 1e-8), theta0, grads, 5)
+    adamw = run_steps(AdamWState(8, np.float64, 0.01, 0.9, 0.999, 1e-8, 0.0), theta0, grads, 5)
+    np.testing.assert_array_equal(adamw, adam)
+
+
+def test_nadam_closed_form():
+    # Constant g: m_k = (1 - b1^k) g and sqrt(v_k / (1 - b2^k)) = |g|.
+    g, theta0 = np.array([0.5, -1.5]), np.array([0.0, 1.0])
+    lr, b1, b2, eps, k = 0.01, 0.9, 0.999, 1e-8, 6
+    opt = NadamState(2, np.float64, lr, b1, b2, eps)
+    theta = run_steps(opt, theta0, [g] * k, 2)
+    expected, product = theta0.copy(), 1.0
+    for i in range(1, k + 1):
+        mu = b1 * (1 - 0.5 * 0.96 ** (0.004 * i))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** (0.004 * (i + 1)))
+        product *= mu
+        m = (1 - b1**i) * g
+        expected -= (lr * (1 - mu) / (1 - product) * g
+                     + lr * mu_next / (1 - product * mu_next) * m) / (np.abs(g) + eps)
+    np.testing.assert_allclose(theta, expected, rtol=1e-10)
+    assert opt.mu_product == pytest.approx(product, rel=1e-14)
+    assert opt.t == k
+
+
+@pytest.mark.parametrize("solver", NEW_SOLVERS)
+def test_reference_matches_pytorch(solver):
+    torch = pytest.importorskip("torch")
+    rng = np.random.RandomState(1)
+    n, n_coef = 12, 8
+    grads = list(rng.normal(scale=0.5, size=(10, n)))
+    theta0 = rng.normal(size=n)
+    lr, eps = 0.01, 1e-8
+    W = torch.tensor(theta0[:n_coef].copy(), requires_grad=True)
+    b = torch.tensor(theta0[n_coef:].copy(), requires_grad=True)
+    if solver == "rmsprop":
+        ours = RMSpropState(n, np.float64, lr, 0.85, eps)
+        theirs = torch.optim.RMSprop([W, b], lr=lr, alpha=0.85, eps=eps)
+    elif solver == "adagrad":
+        ours = AdagradState(n, np.float64, lr, eps)
+        theirs = torch.optim.Adagrad([W, b], lr=lr, eps=eps)
+    elif solver == "adamw":
+        # PyTorch divides epsilon by sqrt(1 - beta_2^t) where scikit-learn's
+        # Adam (ours) does not: a tiny epsilon makes that difference vanish.
+        eps = 1e-14
+        ours = AdamWState(n, np.float64, lr, 0.9, 0.999, eps, weight_decay=0.5)
+        theirs = torch.optim.AdamW(
+            [{"params": [W], "weight_decay": 0.5}, {"params": [b], "weight_decay": 0.0}],
+            lr=lr, betas=(0.9, 0.999), eps=eps,
+        )
+    else:
+        ours = NadamState(n, np.float64, lr, 0.9, 0.999, eps)
+        theirs = torch.optim.NAdam([W, b], lr=lr, betas=(0.9, 0.999), eps=eps,
+                                   momentum_decay=0.004)
+    theta = theta0.copy()
+    # PyTorch keeps scalar state (NAdam's momentum product) in the default dtype.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for g in grads:
+            optimizer_step(ours, theta, g, n_coef)
+            W.grad, b.grad = torch.tensor(g[:n_coef]), torch.tensor(g[n_coef:])
+            theirs.step()
+    finally:
+        torch.set_default_dtype(default)
+    torch_theta = np.concatenate([W.detach().numpy(), b.detach().numpy()])
+    np.testing.assert_allclose(theta, torch_theta, rtol=1e-9, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+@pytest.mark.parametrize("solver", NEW_SOLVERS)
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_each_solver_learns_digits(digits, solver, backend):
+    X, y = digits
+    lr = 0.05 if solver == "adagrad" else 0.003
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((32,), solver=solver, learning_rate_init=lr, max_iter=15,
+                            random_state=0, backend=backend).fit(X, y)
+    assert clf.score(X, y) > 0.95
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+
+
+@pytest.mark.parametrize("solver", NEW_SOLVERS)
+@pytest.mark.parametrize("backend", ["numpy", "cython", "numba"])
+def test_partial_fit_carries_the_optimizer_state(digits, solver, backend):
+    # Three partial_fit calls are three epochs of one fit: the moments, the
+    # step count and nadam's momentum product carry over between calls.
+    X, y = digits
+    X, y = X[:300], y[:300]
+    params = dict(hidden_layer_sizes=(10,), solver=solver, shuffle=False, random_state=0,
+                  learning_rate_init=0.01, backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        whole = MLPClassifier(max_iter=3, tol=0, **params).fit(X, y)
+    parts = MLPClassifier(**params)
+    for _ in range(3):
+        parts.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_allclose(parts.loss_curve_, whole.loss_curve_, rtol=1e-12)
+    for a, b in zip(parts.coefs_ + parts.intercepts_, whole.coefs_ + whole.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert parts._optimizer.t == whole._optimizer.t == 3 * 2
+    assert parts._optimizer.mu_product == whole._optimizer.mu_product
+
+
+def test_adamw_weight_decay_shrinks_weights(digits):
+    X, y = digits
+    params = dict(hidden_layer_sizes=(32,), solver="adamw", max_iter=10, random_state=0,
+                  alpha=0.0, learning_rate_init=0.003)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        none = MLPClassifier(weight_decay=0.0, **params).fit(X, y)
+        strong = MLPClassifier(weight_decay=20.0, **params).fit(X, y)
+    norm = [sum(float(np.sum(W**2)) for W in m.coefs_) for m in (none, strong)]
+    assert norm[1] < 0.5 * norm[0]
