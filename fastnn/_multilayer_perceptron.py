@@ -97,6 +97,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "init": [StrOptions(set(INIT_SCHEMES))],
         "rho": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -131,6 +132,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         init,
         rho,
         weight_decay,
+        l1,
     ):
         self.activation = activation
         self.solver = solver
@@ -160,6 +162,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.negative_slope = negative_slope
         self.rho = rho
         self.weight_decay = weight_decay
+        self.l1 = l1
         self.init = init
 
     # ------------------------------------------------------------------ network
@@ -314,7 +317,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         def loss_and_grad(x):
             # L-BFGS-B iterates in float64; the model keeps its own dtype.
             theta[...] = x
-            loss = backend.loss_grad(net, theta, data, self.alpha, grad, cache)
+            loss = backend.loss_grad(net, theta, data, self.alpha, grad, cache, l1=self.l1)
             return loss, grad.astype(np.float64)
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
@@ -396,7 +399,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
                     order = orders.next(next_runs=next_runs and not incremental)
                 accumulated = backend.epoch(
-                    net, theta, optimizer, data, order, batch_size, self.alpha, cache
+                    net, theta, optimizer, data, order, batch_size, self.alpha, cache,
+                    l1=self.l1,
                 )
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
@@ -644,6 +648,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
         step first multiplies the weights, not the biases, by
         ``1 - learning_rate_init * weight_decay``.
+    l1 : float, default=0.0
+        Strength of the L1 penalty on the weights (not the biases), beside
+        ``alpha``'s L2 one and scaled like it: ``l1 * sum(|W|)`` divided by
+        the sample size (sum of sample weights) is added to the loss. Its
+        subgradient at a zero weight is 0.
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights of the classes, multiplying ``sample_weight`` (as in
         scikit-learn's other classifiers): ``{label: weight}``, for
@@ -739,6 +748,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         init="sklearn",
         rho=0.9,
         weight_decay=0.004,
+        l1=0.0,
         class_weight=None,
     ):
         super().__init__(
@@ -771,6 +781,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             init=init,
             rho=rho,
             weight_decay=weight_decay,
+            l1=l1,
         )
         self.class_weight = class_weight
 
@@ -1058,6 +1069,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
         step first multiplies the weights, not the biases, by
         ``1 - learning_rate_init * weight_decay``.
+    l1 : float, default=0.0
+        Strength of the L1 penalty on the weights (not the biases), beside
+        ``alpha``'s L2 one and scaled like it: ``l1 * sum(|W|)`` divided by
+        the sample size (sum of sample weights) is added to the loss. Its
+        subgradient at a zero weight is 0.
 
     Attributes
     ----------
@@ -1142,6 +1158,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         init="sklearn",
         rho=0.9,
         weight_decay=0.004,
+        l1=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1173,6 +1190,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             init=init,
             rho=rho,
             weight_decay=weight_decay,
+            l1=l1,
         )
 
     def predict(self, X):

@@ -20,6 +20,7 @@ single-threaded: the Python caller sees to it.
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
+from libc.math cimport fabs
 from libc.string cimport memcpy, memset
 
 from _blas cimport gemm, sumsq
@@ -37,6 +38,8 @@ import numpy as np
 cdef enum:
     # Batches between two checks for Ctrl-C (each check takes the GIL briefly).
     SIGNAL_EVERY = 8
+    # Per-thread sums: loss, sample weights, sum(W ** 2), sum(|W|).
+    STATS = 4
 
 
 cdef struct Net:
@@ -262,7 +265,7 @@ cdef struct Parts:
     Py_ssize_t n_coef           # theta[:n_coef] are weights (L2-penalised)
     void* work                  # n_threads blocks of outputs, deltas, gathered rows
     void* grads                 # n_threads - 1 gradient buffers; thread 0 uses grad
-    double* stats               # per thread: loss sum, weight sum, sum(W ** 2)
+    double* stats               # per thread: STATS sums (loss, weights, W ** 2, |W|)
 
 
 cdef struct Step:
@@ -332,12 +335,12 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
     cdef floating* deltas = acts + p.per_max * net.act_size
     cdef floating* pres = deltas + p.per_max * net.act_size if net.keep else NULL
     cdef floating* xbuf = deltas + p.per_max * net.act_size * (2 if net.keep else 1)
-    p.stats[3 * k] = 0
-    p.stats[3 * k + 1] = 0
+    p.stats[STATS * k] = 0
+    p.stats[STATS * k + 1] = 0
     if cnt > 0:
-        p.stats[3 * k] = raw_loss_grad(net, d, rows, start + lo, cnt, theta,
+        p.stats[STATS * k] = raw_loss_grad(net, d, rows, start + lo, cnt, theta,
                                        part_grad(p, grad, k), acts, deltas, pres, xbuf,
-                                       p.per_max, &p.stats[3 * k + 1])
+                                       p.per_max, &p.stats[STATS * k + 1])
 
 
 cdef inline Py_ssize_t slice_start(Py_ssize_t k, Py_ssize_t n_threads,
@@ -349,23 +352,29 @@ cdef inline Py_ssize_t slice_start(Py_ssize_t k, Py_ssize_t n_threads,
 
 
 cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floating* grad,
-                           Parts* p, Step* s, double alpha, double sw_sum) noexcept nogil:
+                           Parts* p, Step* s, double alpha, double l1,
+                           double sw_sum) noexcept nogil:
     """Thread ``k``'s slice of the parameters: complete the gradient, then step.
 
-    The gradient is the sum of the threads' parts, plus ``alpha * W`` on
-    weights, divided by the batch's weight sum (scikit-learn's order of
-    operations). ``sum(W ** 2)`` over the slice's weights goes to the stats.
+    The gradient is the sum of the threads' parts, plus ``alpha * W`` (and
+    ``l1 * sign(W)``) on weights, divided by the batch's weight sum
+    (scikit-learn's order of operations). ``sum(W ** 2)`` and ``sum(|W|)``
+    over the slice's weights, before the step, go to the stats.
     """
     cdef Py_ssize_t n_parts = ceil_div(nb, ceil_div(nb, p.n_threads))
     cdef Py_ssize_t lo = slice_start(k, p.n_threads, p.n_params)
     cdef Py_ssize_t hi = slice_start(k + 1, p.n_threads, p.n_params)
     cdef Py_ssize_t a, b, i, q, c_end
-    cdef floating alpha_f = <floating>alpha, sw_f = <floating>sw_sum
+    cdef floating alpha_f = <floating>alpha, sw_f = <floating>sw_sum, l1_f = <floating>l1
     cdef floating* part
-    cdef double l2 = 0.0
+    cdef double l2 = 0.0, l1_sum = 0.0
     if alpha != 0 and lo < p.n_coef:
         l2 = sumsq(theta + lo, <int>(min(hi, p.n_coef) - lo))
-    p.stats[3 * k + 2] = l2
+    if l1 != 0:
+        for i in range(lo, min(hi, p.n_coef)):
+            l1_sum += fabs(theta[i])
+    p.stats[STATS * k + 2] = l2
+    p.stats[STATS * k + 3] = l1_sum
     # Blocks small enough to stay in L1 between completing and stepping.
     a = lo
     while a < hi:
@@ -375,8 +384,14 @@ cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floatin
             for i in range(a, b):
                 grad[i] = grad[i] + part[i]
         c_end = max(a, min(b, p.n_coef))
-        for i in range(a, c_end):
-            grad[i] = (grad[i] + alpha_f * theta[i]) / sw_f
+        if l1 == 0:
+            for i in range(a, c_end):
+                grad[i] = (grad[i] + alpha_f * theta[i]) / sw_f
+        else:
+            # sign(W), 0 at 0
+            for i in range(a, c_end):
+                grad[i] = (grad[i] + alpha_f * theta[i]
+                           + l1_f * ((theta[i] > 0) - (theta[i] < 0))) / sw_f
         for i in range(c_end, b):
             grad[i] = grad[i] / sw_f
         if s.solver == OPT_SGD:
@@ -401,30 +416,34 @@ cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floatin
 
 cdef double batch_step(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
                        Py_ssize_t nb, floating* theta, floating* grad, Parts* p,
-                       Step* s, double alpha) noexcept nogil:
+                       Step* s, double alpha, double l1) noexcept nogil:
     """Gradient of one batch, split by rows between threads, then the update.
 
     Returns the batch loss (L2 term included), as scikit-learn computes it.
     With one thread no parallel region is entered.
     """
     cdef Py_ssize_t k, T = p.n_threads
-    cdef double total = 0.0, sw_sum = 0.0, l2 = 0.0
+    cdef double total = 0.0, sw_sum = 0.0, l2 = 0.0, l1_sum = 0.0, value
     if T == 1:
         part_loss_grad(net, d, rows, start, nb, 0, theta, grad, p)
     else:
         for k in prange(T, num_threads=T, schedule="static", chunksize=1):
             part_loss_grad(net, d, rows, start, nb, k, theta, grad, p)
     for k in range(T):
-        total = total + p.stats[3 * k]
-        sw_sum = sw_sum + p.stats[3 * k + 1]
+        total = total + p.stats[STATS * k]
+        sw_sum = sw_sum + p.stats[STATS * k + 1]
     if T == 1:
-        part_finish_step(0, nb, theta, grad, p, s, alpha, sw_sum)
+        part_finish_step(0, nb, theta, grad, p, s, alpha, l1, sw_sum)
     else:
         for k in prange(T, num_threads=T, schedule="static", chunksize=1):
-            part_finish_step(k, nb, theta, grad, p, s, alpha, sw_sum)
+            part_finish_step(k, nb, theta, grad, p, s, alpha, l1, sw_sum)
     for k in range(T):
-        l2 = l2 + p.stats[3 * k + 2]
-    return finish_loss(total, sw_sum, net.units[net.n_layers], net.loss) + 0.5 * alpha * l2 / sw_sum
+        l2 = l2 + p.stats[STATS * k + 2]
+        l1_sum = l1_sum + p.stats[STATS * k + 3]
+    value = finish_loss(total, sw_sum, net.units[net.n_layers], net.loss) + 0.5 * alpha * l2 / sw_sum
+    if l1 != 0:
+        value = value + l1 * l1_sum / sw_sum
+    return value
 
 
 cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
@@ -451,7 +470,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           floating[::1] theta,
           const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
           const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
-          const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha,
+          const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha, double l1,
           int solver, const double[::1] hyper, floating[::1] state_1,
           floating[::1] state_2, double[::1] step,
           floating[::1] grad, floating[::1] work, int n_threads=1):
@@ -473,8 +492,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         Visiting order of the samples; empty means 0, 1, ..., n - 1.
     batch_size : int
         Rows per mini-batch; the last batch takes the remainder.
-    alpha : float
-        L2 penalty.
+    alpha, l1 : float
+        L2 and L1 penalties.
     solver : int
         ``OPTIMIZERS`` code.
     hyper : ndarray of shape (8,)
@@ -510,7 +529,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef Py_ssize_t bs = min(batch_size, n)
     cdef double acc = 0.0
     cdef bint gather = d.indices == NULL and rows != NULL
-    cdef double[::1] stats = np.zeros(3 * max(n_threads, 1))
+    cdef double[::1] stats = np.zeros(STATS * max(n_threads, 1))
     cdef Parts parts
     cdef Step s
 
@@ -549,7 +568,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
                 step_scalars(solver, t, hyper[0], hyper[3], hyper[4], hyper[7], &mu_product,
                              s.sc)
             acc += nb * batch_step(&net, &d, rows, start, nb, &theta[0], &grad[0],
-                                   &parts, &s, alpha)
+                                   &parts, &s, alpha, l1)
             step[0] = t
             step[1] = mu_product
             start += nb
@@ -566,8 +585,9 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
               const floating[::1] theta,
               const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
               const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
-              double alpha, floating[::1] grad, floating[::1] work, int n_threads=1):
-    """Full-batch loss (L2 included) and its gradient, written to ``grad``.
+              double alpha, double l1, floating[::1] grad, floating[::1] work,
+              int n_threads=1):
+    """Full-batch loss (L2 and L1 included) and its gradient, written to ``grad``.
 
     ``work`` holds ``workspace_size(units, acts, n_samples, False, n_threads,
     n_params)`` elements; with ``n_threads > 1`` the rows are split between
@@ -578,7 +598,7 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
     cdef double value
-    cdef double[::1] stats = np.zeros(3 * max(n_threads, 1))
+    cdef double[::1] stats = np.zeros(STATS * max(n_threads, 1))
     cdef Parts parts
     cdef Step s
     if n_threads < 1:
@@ -592,7 +612,7 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     with nogil:
         # theta is only read: no update follows (solver -1).
         value = batch_step(&net, &d, NULL, 0, n, <floating*>&theta[0], &grad[0],
-                           &parts, &s, alpha)
+                           &parts, &s, alpha, l1)
     return value
 
 

@@ -192,3 +192,22 @@ def test_no_gpu_gives_a_clear_error():
         pytest.skip("a GPU is available here")
     assert "backend='cuda' cannot run here" in out
     assert "NUMBA_ENABLE_CUDASIM=1" in out and "cython" in out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_l1_matches_reference(tiny, dtype):
+    net, theta0, data = make_problem([6, 5, 4, 3], "relu", "log_loss", dtype, n=13, weighted=True)
+    ref = get_backend("numpy")
+    g_ref, g = np.empty_like(theta0), np.empty_like(theta0)
+    loss_ref = ref.loss_grad(net, theta0, data, 0.01, g_ref, l1=0.3)
+    assert tiny.loss_grad(net, theta0, data, 0.01, g, l1=0.3) == pytest.approx(
+        loss_ref, rel=TOL[dtype]["rtol"])
+    np.testing.assert_allclose(g, g_ref, **TOL[dtype])
+    results = []
+    for be in (ref, tiny):
+        theta = theta0.copy()
+        opt = _optimizer("adam", theta)
+        losses = [be.epoch(net, theta, opt, data, None, 5, 1e-3, {}, l1=0.2) for _ in range(2)]
+        results.append((theta, losses))
+    np.testing.assert_allclose(results[1][0], results[0][0], **TOL[dtype])
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=TOL[dtype]["rtol"] * 10)

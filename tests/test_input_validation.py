@@ -98,6 +98,7 @@ def test_predict_errors():
         (dict(solver="lamb"), "solver"),
         (dict(rho=1.0), "rho"),
         (dict(weight_decay=-0.01), "weight_decay"),
+        (dict(l1=-1e-3), "l1"),
         (dict(alpha=-1.0), "alpha"),
         (dict(batch_size=0), "batch_size"),
         (dict(learning_rate_init=0.0), "learning_rate_init"),

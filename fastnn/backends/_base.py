@@ -12,8 +12,9 @@ Conventions shared by every method:
 - The input is a C-contiguous ndarray or a CSR matrix with ``intp`` indices
   (see ``fastnn.backends._data.as_compute_input``).
 - Losses follow scikit-learn's ``LOSS_FUNCTIONS`` (with ``sample_weight`` as
-  weights of the average) plus ``0.5 * alpha * sum(W ** 2) / sum(weights)``;
-  gradients are those of scikit-learn's ``_backprop``.
+  weights of the average) plus ``0.5 * alpha * sum(W ** 2) / sum(weights)``
+  (and ``l1 * sum(|W|) / sum(weights)`` when ``l1`` is given); gradients are
+  those of scikit-learn's ``_backprop``.
 """
 
 from contextlib import nullcontext
@@ -64,7 +65,7 @@ class Backend:
         """
         raise NotImplementedError
 
-    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         """Full-batch loss, with its gradient written into ``grad``.
 
         Parameters
@@ -79,6 +80,9 @@ class Backend:
         cache : dict or None
             Scratch space the backend may keep across the calls of one fit
             (L-BFGS calls it once per function evaluation); None for none.
+        l1 : float, default=0.0
+            L1 penalty: ``l1 * sum(|W|) / sum(weights)`` is added to the loss
+            and ``l1 * sign(W) / sum(weights)`` to the weights' gradient.
 
         Returns
         -------
@@ -86,14 +90,14 @@ class Backend:
         """
         raise NotImplementedError
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
         """One pass of mini-batch training over ``data``, updating ``theta`` in place.
 
         Parameters
         ----------
         net : NetworkSpec
         theta : ndarray of shape (n_params,)
-        optimizer : SGDState or AdamState
+        optimizer : a ``fastnn._optimizers`` state
             Its buffers and step count are updated in place.
         data : TrainData
         order : ndarray of intp of shape (n_samples,) or None
@@ -104,6 +108,8 @@ class Backend:
             L2 penalty.
         cache : dict
             Scratch space the backend may keep across the epochs of one fit.
+        l1 : float, default=0.0
+            L1 penalty, as in ``loss_grad``.
 
         Returns
         -------

@@ -82,8 +82,8 @@ class _Workspace:
         self.row_w = cuda.device_array(max_batch, np.float64)
         self.grad = cuda.device_array(n_params, dtype)
         self.sums = cuda.device_array(2, np.float64)
-        # One sum(W ** 2) per block of the finish_step kernel.
-        self.l2_parts = cuda.device_array(-(-n_params // tpb), np.float64)
+        # One weight penalty (L2 and L1) per block of the finish_step kernel.
+        self.penalty_parts = cuda.device_array(-(-n_params // tpb), np.float64)
         self.acc = cuda.device_array(1, np.float64)
 
     def layer(self, buf, l, nb, n_out):
@@ -193,7 +193,7 @@ class CudaBackend(Backend):
                            n_in, k.EPI_BACKPROP, None, src, int(codes[l - 1]), below.param)
                 D = D_prev
 
-    def _finish(self, net, d_theta, ws, alpha, dtype, nb, accumulate, solver=-1,
+    def _finish(self, net, d_theta, ws, alpha, l1, dtype, nb, accumulate, solver=-1,
                 sc=(0.0, 0.0, 0.0), hyper=np.zeros(8), state=None):
         # Complete the gradient, step (unless solver -1) with the step's scalars
         # sc (_scalar.step_scalars), and account the batch loss.
@@ -201,11 +201,12 @@ class CudaBackend(Backend):
         dt = np.dtype(dtype).type
         s1, s2 = state if state is not None else (ws.grad[:0], ws.grad[:0])
         n_coef = int(net.offsets()[0][-1])
-        self._launch_1d(finish_step, net.n_params, d_theta, ws.grad, n_coef, dt(alpha), ws.sums,
+        self._launch_1d(finish_step, net.n_params, d_theta, ws.grad, n_coef, dt(alpha), dt(l1),
+                        ws.sums,
                         solver, dt(sc[0]), dt(sc[1]), dt(sc[2]), dt(hyper[1]), bool(hyper[2]),
                         dt(hyper[3]), dt(hyper[4]), dt(hyper[5]), dt(hyper[6]), s1, s2,
-                        ws.l2_parts)
-        batch_loss[1, self.config.tpb](ws.sums, ws.l2_parts, float(alpha), nb,
+                        ws.penalty_parts)
+        batch_loss[1, self.config.tpb](ws.sums, ws.penalty_parts, nb,
                                        int(net.units[-1]), net.loss_code, ws.acc, accumulate)
 
     # -- the Backend interface ----------------------------------------------
@@ -249,7 +250,7 @@ class CudaBackend(Backend):
             out[start : start + nb] = P.copy_to_host().reshape(nb, -1)
         return out
 
-    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         self._check_input(data.X)
         cuda = self._cuda
         cache = {} if cache is None else cache
@@ -262,11 +263,11 @@ class CudaBackend(Backend):
         ws, d_theta = cache["lbfgs_ws"], cache["lbfgs_theta"]
         d_theta.copy_to_device(theta)
         self._loss_grad(net, d_theta, d_X, d_Y, d_sw, self._zero_rows, 0, n, ws, dtype)
-        self._finish(net, d_theta, ws, alpha, dtype, n, False)
+        self._finish(net, d_theta, ws, alpha, l1, dtype, n, False)
         ws.grad.copy_to_host(grad)
         return float(ws.acc.copy_to_host()[0])
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
         self._check_input(data.X)
         cuda, k = self._cuda, self._k
         n, nf = data.X.shape
@@ -301,7 +302,7 @@ class CudaBackend(Backend):
                     t += 1
                     *sc, mu_product = _scalar.step_scalars(
                         optimizer.code, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
-                self._finish(net, d_theta, ws, alpha, dtype, nb, True, optimizer.code, sc,
+                self._finish(net, d_theta, ws, alpha, l1, dtype, nb, True, optimizer.code, sc,
                              hyper, d_state)
         finally:
             # Even when stopped midway (Ctrl-C), the host gets the last weights.

@@ -37,6 +37,7 @@ activate = _device(_scalar.activate)
 backprop = _device(_scalar.backprop)
 loss_term = _device(_scalar.loss_term)
 finish_loss = _device(_scalar.finish_loss)
+l1_subgradient = _device(_scalar.l1_subgradient)
 sgd_update = _device(_scalar.sgd_update)
 adam_update = _device(_scalar.adam_update)
 rmsprop_update = _device(_scalar.rmsprop_update)
@@ -271,16 +272,17 @@ def reduction_kernels(tpb):
             sums[1] = b
 
     @cuda.jit
-    def finish_step(theta, grad, n_coef, alpha, sums, solver, lr, sc_1, sc_2, momentum,
-                    nesterov, beta_1, beta_2, eps, rho, state_1, state_2, l2_parts):
+    def finish_step(theta, grad, n_coef, alpha, l1, sums, solver, lr, sc_1, sc_2, momentum,
+                    nesterov, beta_1, beta_2, eps, rho, state_1, state_2, penalty_parts):
         """Complete each parameter's gradient, then step it (``solver`` -1: no step).
 
         ``lr, sc_1, sc_2`` are the step's ``_scalar.step_scalars``.
 
-        ``grad = (grad + alpha * W) / sum(w)`` on weights (``theta[:n_coef]``),
-        ``grad / sum(w)`` on biases, ``sum(w)`` read from ``sums[1]``. Each
-        block writes the ``sum(W ** 2)`` of its weights, before the step,
-        to ``l2_parts[block]``.
+        ``grad = (grad + alpha * W + l1 * sign(W)) / sum(w)`` on weights
+        (``theta[:n_coef]``), ``grad / sum(w)`` on biases, ``sum(w)`` read
+        from ``sums[1]``. Each block writes the penalty of its weights,
+        ``0.5 * alpha * sum(W ** 2) + l1 * sum(|W|)`` before the step, to
+        ``penalty_parts[block]``.
         """
         shared = cuda.shared.array(tpb, numba.float64)
         i = cuda.grid(1)
@@ -290,8 +292,8 @@ def reduction_kernels(tpb):
             g = grad[i]
             s = sums[1]
             if i < n_coef:
-                sq = w * w
-                g = (g + alpha * w) / s
+                sq = 0.5 * alpha * (w * w) + l1 * abs(w)
+                g = (g + alpha * w + l1_subgradient(w, l1)) / s
             else:
                 g = g / s
             grad[i] = g
@@ -314,19 +316,19 @@ def reduction_kernels(tpb):
                 )
         sq = block_sum(shared, sq)
         if cuda.threadIdx.x == 0:
-            l2_parts[cuda.blockIdx.x] = sq
+            penalty_parts[cuda.blockIdx.x] = sq
 
     @cuda.jit
-    def batch_loss(sums, l2_parts, alpha, nb, n_out, loss, acc, accumulate):
-        """One block: the batch loss (L2 included); ``acc[0] += nb * loss`` or ``= loss``."""
+    def batch_loss(sums, penalty_parts, nb, n_out, loss, acc, accumulate):
+        """One block: the batch loss (penalties included); ``acc[0] += nb * loss`` or ``= loss``."""
         shared = cuda.shared.array(tpb, numba.float64)
         t = cuda.threadIdx.x
         s = 0.0
-        for k in range(t, l2_parts.shape[0], tpb):
-            s += l2_parts[k]
+        for k in range(t, penalty_parts.shape[0], tpb):
+            s += penalty_parts[k]
         s = block_sum(shared, s)
         if t == 0:
-            value = finish_loss(loss, sums[0], sums[1], n_out) + 0.5 * alpha * s / sums[1]
+            value = finish_loss(loss, sums[0], sums[1], n_out) + s / sums[1]
             if accumulate:
                 acc[0] += nb * value
             else:

@@ -36,7 +36,7 @@ class CythonBackend(Backend):
         with single_threaded_blas(n_threads):
             return _mlp.forward(*input_args(X), theta, *net_args(net), out, work, n_threads)
 
-    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         n_threads = _n_threads(net, data.n_samples)
         size = _mlp.workspace_size(net.units, net.activation_codes, data.n_samples, False,
                                    n_threads, theta.shape[0])
@@ -44,10 +44,10 @@ class CythonBackend(Backend):
         with single_threaded_blas(n_threads):
             return _mlp.loss_grad(
                 *input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),
-                net.loss_code, float(alpha), grad, work, n_threads,
+                net.loss_code, float(alpha), float(l1), grad, work, n_threads,
             )
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
         dtype = theta.dtype
         rows = min(batch_size, data.n_samples)
         n_threads = _n_threads(net, rows)
@@ -66,8 +66,8 @@ class CythonBackend(Backend):
                 accumulated, rate = _mlp.epoch(
                     *input_args(data.X), data.Y, weights_arg(data), theta, *cache["net"],
                     net.loss_code, NO_INDEX if order is None else order, int(batch_size),
-                    float(alpha), optimizer.code, optimizer.hyper(), state_1, state_2, step,
-                    cache["grad"], cache["work"], n_threads,
+                    float(alpha), float(l1), optimizer.code, optimizer.hyper(), state_1,
+                    state_2, step, cache["grad"], cache["work"], n_threads,
                 )
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.

@@ -60,7 +60,7 @@ class NumbaBackend(Backend):
         with single_threaded_blas(n_threads):
             return K.forward(*input_args(X), theta, *net_args(net), out, chunk, n_threads)
 
-    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         K = _kernels()
         n_threads = _n_threads(net, data.n_samples)
         size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
@@ -70,9 +70,10 @@ class NumbaBackend(Backend):
          eps) = _train_args(net, data)
         with single_threaded_blas(n_threads):
             return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off,
-                               bias_off, loss, eps, float(alpha), grad, work, n_threads)
+                               bias_off, loss, eps, float(alpha), float(l1), grad, work,
+                               n_threads)
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
         K = _kernels()
         rows = min(batch_size, data.n_samples)
         n_threads = _n_threads(net, rows)
@@ -90,7 +91,7 @@ class NumbaBackend(Backend):
         with single_threaded_blas(n_threads):
             accumulated, rate = K.epoch(
                 Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
-                NO_INDEX if order is None else order, int(batch_size), float(alpha),
+                NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
                 cache["work"], n_threads,
             )

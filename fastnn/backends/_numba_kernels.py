@@ -26,6 +26,8 @@ backprop = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_s
 derivative_from_input = _jit(_scalar.derivative_from_input)
 loss_term = _jit(_scalar.loss_term)
 finish_loss = _jit(_scalar.finish_loss)
+l1_subgradient = njit(cache=True, nogil=True, error_model="numpy", inline="always")(
+    _scalar.l1_subgradient)
 sgd_update = _jit(_scalar.sgd_update)
 adam_update = _jit(_scalar.adam_update)
 rmsprop_update = _jit(_scalar.rmsprop_update)
@@ -359,38 +361,50 @@ def _step(theta, grad, n_w, solver, sc, hyper, state_1, state_2):
 
 
 @_jit
-def _complete(theta, grad, n_coef, alpha, sw_sum):
-    # grad = (grad + alpha * W) / sw_sum on weights (theta[:n_coef]), grad / sw_sum after.
+def _complete(theta, grad, n_coef, alpha, l1, sw_sum):
+    # grad = (grad + alpha * W [+ l1 * sign(W)]) / sw_sum on weights (theta[:n_coef]),
+    # grad / sw_sum after.
     a = theta.dtype.type(alpha)
     s = theta.dtype.type(sw_sum)
-    for i in range(n_coef):
-        grad[i] = (grad[i] + a * theta[i]) / s
+    if l1 == 0:
+        for i in range(n_coef):
+            grad[i] = (grad[i] + a * theta[i]) / s
+    else:
+        b = theta.dtype.type(l1)
+        for i in range(n_coef):
+            w = theta[i]
+            grad[i] = (grad[i] + a * w + l1_subgradient(w, b)) / s
     for i in range(n_coef, grad.shape[0]):
         grad[i] = grad[i] / s
 
 
 @_jit
-def _finish_step(theta, grad, parts, n_parts, lo, hi, n_coef, alpha, sw_sum, solver, sc,
+def _finish_step(theta, grad, parts, n_parts, lo, hi, n_coef, alpha, l1, sw_sum, solver, sc,
                  hyper, state_1, state_2):
     """Parameters ``[lo, hi)``: complete the gradient, then step.
 
     The gradient is ``grad`` plus the other threads' ``parts``, plus
-    ``alpha * W`` on weights (``theta[:n_coef]``), divided by the batch's
-    weight sum (scikit-learn's order of operations). Returns ``sum(W ** 2)``
-    over the range's weights, before the update.
+    ``alpha * W`` (and ``l1 * sign(W)``) on weights (``theta[:n_coef]``),
+    divided by the batch's weight sum (scikit-learn's order of operations).
+    Returns ``sum(W ** 2)`` and ``sum(|W|)`` over the range's weights, before
+    the update.
     """
     n_params = theta.shape[0]
     c = max(lo, min(hi, n_coef))
     l2 = np.dot(theta[lo:c], theta[lo:c]) if alpha != 0 and c > lo else 0.0
+    l1_sum = 0.0
+    if l1 != 0:
+        for i in range(lo, c):
+            l1_sum += abs(theta[i])
     for q in range(1, n_parts):
         part = parts[(q - 1) * n_params : q * n_params]
         for i in range(lo, hi):
             grad[i] += part[i]
     # Whole passes: measured faster here than L1-sized blocks (unlike in C).
-    _complete(theta[lo:hi], grad[lo:hi], c - lo, alpha, sw_sum)
+    _complete(theta[lo:hi], grad[lo:hi], c - lo, alpha, l1, sw_sum)
     _step(theta[lo:hi], grad[lo:hi], c - lo, solver, sc, hyper, state_1[lo:hi],
           state_2[lo:hi])
-    return l2
+    return l2, l1_sum
 
 
 @_jit
@@ -427,9 +441,9 @@ def workspace_size(units, acts, max_batch, gather, n_threads):
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, loss, eps, alpha, grad, work, max_batch, gather, T, solver, sc,
-                   hyper, state_1, state_2, stats):
-    # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 3).
+                   bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, T, solver,
+                   sc, hyper, state_1, state_2, stats):
+    # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 4).
     n_params = theta.shape[0]
     n_coef = coef_off[acts.shape[0]]
     per_max = _ceil_div(max_batch, T)
@@ -451,14 +465,15 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     for k in range(T):
         sw_sum += stats[k, 1]
     for k in prange(T):
-        stats[k, 2] = _finish_step(theta, grad, parts, n_parts, _slice_start(k, T, n_params),
-                                   _slice_start(k + 1, T, n_params), n_coef, alpha, sw_sum,
+        stats[k, 2], stats[k, 3] = _finish_step(
+            theta, grad, parts, n_parts, _slice_start(k, T, n_params),
+            _slice_start(k + 1, T, n_params), n_coef, alpha, l1, sw_sum,
                                    solver, sc, hyper, state_1, state_2)
 
 
 @_jit
 def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
+                bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, n_threads,
                 solver, sc, hyper, state_1, state_2, stats):
     """Gradient of one batch, split by rows between threads, then the update.
 
@@ -467,33 +482,39 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
     the parts of its slice, completing and stepping them (``solver`` -1:
     no update). Returns the batch loss, L2 term included, as scikit-learn
     computes it. With one thread no parallel region is entered.
-    ``stats`` is scratch of shape ``(n_threads, 3)``.
+    ``stats`` is scratch of shape ``(n_threads, 4)``.
     """
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
             Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
             bias_off,
             loss, eps, grad, work, max_batch)
-        l2 = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], coef_off[acts.shape[0]],
-                          alpha, sw_sum, solver, sc, hyper, state_1, state_2)
+        l2, l1_sum = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0],
+                                  coef_off[acts.shape[0]], alpha, l1, sw_sum, solver, sc, hyper,
+                                  state_1, state_2)
     else:
         _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
                        coef_off,
-                       bias_off, loss, eps, alpha, grad, work, max_batch, gather, n_threads,
-                       solver, sc, hyper, state_1, state_2, stats)
+                       bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather,
+                       n_threads, solver, sc, hyper, state_1, state_2, stats)
         total = 0.0
         sw_sum = 0.0
         l2 = 0.0
+        l1_sum = 0.0
         for k in range(n_threads):
             total += stats[k, 0]
             sw_sum += stats[k, 1]
             l2 += stats[k, 2]
-    return finish_loss(loss, total, sw_sum, units[units.shape[0] - 1]) + 0.5 * alpha * l2 / sw_sum
+            l1_sum += stats[k, 3]
+    value = finish_loss(loss, total, sw_sum, units[units.shape[0] - 1]) + 0.5 * alpha * l2 / sw_sum
+    if l1 != 0:
+        value += l1 * l1_sum / sw_sum
+    return value
 
 
 @_jit
 def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
-          rows, batch_size, alpha, solver, hyper, state_1, state_2, step, grad, work,
+          rows, batch_size, alpha, l1, solver, hyper, state_1, state_2, step, grad, work,
           n_threads):
     """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
 
@@ -509,7 +530,7 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
     sc = np.zeros(3)
     sc[0] = hyper[0]
     acc = 0.0
-    stats = np.zeros((n_threads, 3))
+    stats = np.zeros((n_threads, 4))
     start = 0
     while start < n:
         nb = min(bs, n - start)
@@ -519,7 +540,7 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
                 solver, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
         acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts,
                                 act_param,
-                                coef_off, bias_off, loss, eps, alpha, grad, work, bs, gather,
+                                coef_off, bias_off, loss, eps, alpha, l1, grad, work, bs, gather,
                                 n_threads, solver, sc, hyper, state_1, state_2, stats)
         step[0] = t
         step[1] = mu_product
@@ -529,14 +550,14 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
 
 @_jit
 def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
-              alpha, grad, work, n_threads):
+              alpha, l1, grad, work, n_threads):
     """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
     n = Y.shape[0]
     return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts,
                        act_param,
-                       coef_off, bias_off, loss, eps, alpha, grad, work, n, False, n_threads,
+                       coef_off, bias_off, loss, eps, alpha, l1, grad, work, n, False, n_threads,
                        -1, np.zeros(3), np.zeros(8), grad[:0], grad[:0],
-                       np.zeros((n_threads, 3)))
+                       np.zeros((n_threads, 4)))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")

@@ -106,14 +106,19 @@ def forward_all(net, theta, X):
     return _forward_layers(net, theta, X)[1]
 
 
-def loss_and_gradient(net, theta, X, Y, sample_weight, alpha):
-    """Loss of one batch and its gradient as a flat array like ``theta``."""
+def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0):
+    """Loss of one batch and its gradient as a flat array like ``theta``.
+
+    The L1 term's subgradient at a zero weight is 0.
+    """
     coefs, _ = net.views(theta)
     pres, outputs = _forward_layers(net, theta, X)
     n = X.shape[0]
     sw_sum = n if sample_weight is None else sample_weight.sum()
     loss = _loss(net.loss, Y, outputs[-1], sample_weight)
     loss += 0.5 * alpha * sum(float(np.sum(W * W)) for W in coefs) / sw_sum
+    if l1:
+        loss += l1 * sum(float(np.sum(np.abs(W))) for W in coefs) / sw_sum
 
     grad = np.zeros_like(theta)
     grad_coefs, grad_intercepts = net.views(grad)
@@ -122,7 +127,10 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha):
     if sample_weight is not None:
         delta = delta * sample_weight[:, None]
     for i in range(len(net.layers) - 1, -1, -1):
-        grad_coefs[i][...] = (outputs[i].T @ delta + alpha * coefs[i]) / sw_sum
+        penalty = alpha * coefs[i]
+        if l1:
+            penalty = penalty + l1 * np.sign(coefs[i])
+        grad_coefs[i][...] = (outputs[i].T @ delta + penalty) / sw_sum
         grad_intercepts[i][...] = delta.sum(axis=0) / sw_sum
         if i > 0:
             layer = net.layers[i - 1]
@@ -184,12 +192,12 @@ class NumpyBackend(Backend):
     def forward(self, net, theta, X):
         return np.asarray(forward_all(net, theta, X)[-1])
 
-    def loss_grad(self, net, theta, data, alpha, grad, cache=None):
-        loss, g = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, alpha)
+    def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
+        loss, g = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, alpha, l1)
         grad[...] = g
         return loss
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
         n = data.n_samples
         X = data.X.to_scipy() if isinstance(data.X, CSRInput) else data.X
         if order is None:
@@ -199,7 +207,7 @@ class NumpyBackend(Backend):
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             sw = None if data.sample_weight is None else data.sample_weight[idx]
-            loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha)
+            loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha, l1)
             accumulated += loss * len(idx)
             optimizer.record_rate(optimizer_step(optimizer, theta, grad, n_coef))
         return accumulated

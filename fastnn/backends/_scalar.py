@@ -142,6 +142,15 @@ def finish_loss(code, total, sw_sum, n_out):
     return total / sw_sum
 
 
+def l1_subgradient(w, l1):
+    """``l1 * sign(w)``, 0 at ``w == 0``, in the type of ``l1``."""
+    if w > 0:
+        return l1
+    if w < 0:
+        return -l1
+    return l1 - l1
+
+
 def sgd_update(w, g, velocity, lr, momentum, nesterov):
     """One SGD step of a parameter; returns ``(w, velocity)``."""
     u = momentum * velocity - lr * g
