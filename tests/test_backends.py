@@ -160,14 +160,18 @@ def test_gradient_matches_finite_differences(backend, units, hidden, loss, n_thr
         value = be.loss_grad(net, t, data, 0.1, scratch)
         return value + extra * be.loss_grad(net, t, data, 0.0, scratch)
 
+    np.testing.assert_allclose(grad, numeric_gradient(objective, theta), rtol=1e-5, atol=1e-8)
+
+
+def numeric_gradient(objective, theta, eps=1e-6):
+    """Central finite differences of ``objective`` at ``theta``, one entry at a time."""
     numeric = np.empty_like(theta)
-    eps = 1e-6
     for i in range(theta.size):
         plus, minus = theta.copy(), theta.copy()
         plus[i] += eps
         minus[i] -= eps
         numeric[i] = (objective(plus) - objective(minus)) / (2 * eps)
-    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-8)
+    return numeric
 
 
 def test_tiny_network_gradient_by_hand():

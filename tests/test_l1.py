@@ -8,7 +8,9 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
-from test_backends import COMPILED, TOL, _optimizer, make_problem, n_threads  # noqa: F401
+from test_backends import (  # noqa: F401 (n_threads: a fixture)
+    COMPILED, TOL, _optimizer, make_problem, n_threads, numeric_gradient,
+)
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -53,14 +55,7 @@ def test_gradient_matches_finite_differences(backend):
     be = get_backend(backend)
     grad, scratch = np.empty_like(theta), np.empty_like(theta)
     be.loss_grad(net, theta, data, 0.1, grad, l1=0.4)
-    numeric = np.empty_like(theta)
-    eps = 1e-6
-    for i in range(theta.size):
-        plus, minus = theta.copy(), theta.copy()
-        plus[i] += eps
-        minus[i] -= eps
-        numeric[i] = (be.loss_grad(net, plus, data, 0.1, scratch, l1=0.4)
-                      - be.loss_grad(net, minus, data, 0.1, scratch, l1=0.4)) / (2 * eps)
+    numeric = numeric_gradient(lambda t: be.loss_grad(net, t, data, 0.1, scratch, l1=0.4), theta)
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
 
 
