@@ -40,6 +40,7 @@ def test_permute_rejects_other_buffers():
 
 @pytest.fixture
 def ahead(monkeypatch):
+    monkeypatch.setattr(_shuffle, "AHEAD", True)
     monkeypatch.setattr(_shuffle, "MIN_AHEAD", 1)
     monkeypatch.setattr(_shuffle, "_cores", lambda: 2)
 
@@ -61,6 +62,9 @@ def test_orders_drawn_ahead_are_the_sequential_orders(ahead, pattern):
 
 
 def test_small_or_single_core_runs_draw_in_line(monkeypatch):
+    monkeypatch.setattr(_shuffle, "AHEAD", False)
+    assert not _shuffle.EpochOrders(10 * _shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead
+    monkeypatch.setattr(_shuffle, "AHEAD", True)
     assert not _shuffle.EpochOrders(_shuffle.MIN_AHEAD - 1, np.random.RandomState(0)).ahead
     monkeypatch.setattr(_shuffle, "_cores", lambda: 1)
     assert not _shuffle.EpochOrders(10 * _shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead

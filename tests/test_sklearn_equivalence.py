@@ -31,6 +31,7 @@ def backend(request, monkeypatch):
 @pytest.fixture(autouse=True)
 def draw_orders_ahead(monkeypatch):
     """Every epoch order that can be drawn on the worker thread is, even on small data."""
+    monkeypatch.setattr(_shuffle, "AHEAD", True)
     monkeypatch.setattr(_shuffle, "MIN_AHEAD", 1)
     monkeypatch.setattr(_shuffle, "_cores", lambda: 2)
 
