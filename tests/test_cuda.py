@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastnn import MLPClassifier, MLPRegressor, backends, get_backend
-from test_backends import TOL, _optimizer, make_problem
+from test_backends import TOL, assert_trains_like_reference, make_problem
 
 cuda_backend = pytest.importorskip("fastnn.backends._cuda")
 ok, why = cuda_backend.cuda_status()
@@ -136,21 +136,7 @@ def test_epoch_matches_reference(tiny, dtype, kind, shuffle):
     # 13 samples in batches of 5: a partial last batch, gathered or not.
     net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, n=13, weighted=True)
     order = np.random.RandomState(1).permutation(13).astype(np.intp) if shuffle else None
-    results = []
-    for be in (get_backend("numpy"), tiny):
-        theta = theta0.copy()
-        opt = _optimizer(kind, theta)
-        cache = {}
-        losses = [be.epoch(net, theta, opt, data, order, 5, 1e-3, cache) for _ in range(2)]
-        results.append((theta, losses, opt))
-    (t_ref, l_ref, o_ref), (t_gpu, l_gpu, o_gpu) = results
-    np.testing.assert_allclose(t_gpu, t_ref, **TOL[dtype])
-    np.testing.assert_allclose(l_gpu, l_ref, rtol=TOL[dtype]["rtol"] * 10)
-    assert o_gpu.t == o_ref.t
-    assert o_gpu.mu_product == pytest.approx(o_ref.mu_product, rel=1e-12)
-    assert o_gpu.learning_rate == pytest.approx(o_ref.learning_rate)
-    for a, b in zip(o_gpu.buffers, o_ref.buffers):
-        np.testing.assert_allclose(a, b, **TOL[dtype])
+    assert_trains_like_reference(tiny, net, theta0, data, order, 5, kind, 2, dtype, lr_rel=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -203,11 +189,5 @@ def test_l1_matches_reference(tiny, dtype):
     assert tiny.loss_grad(net, theta0, data, 0.01, g, l1=0.3) == pytest.approx(
         loss_ref, rel=TOL[dtype]["rtol"])
     np.testing.assert_allclose(g, g_ref, **TOL[dtype])
-    results = []
-    for be in (ref, tiny):
-        theta = theta0.copy()
-        opt = _optimizer("adam", theta)
-        losses = [be.epoch(net, theta, opt, data, None, 5, 1e-3, {}, l1=0.2) for _ in range(2)]
-        results.append((theta, losses))
-    np.testing.assert_allclose(results[1][0], results[0][0], **TOL[dtype])
-    np.testing.assert_allclose(results[1][1], results[0][1], rtol=TOL[dtype]["rtol"] * 10)
+    assert_trains_like_reference(tiny, net, theta0, data, None, 5, "adam", 2, dtype, l1=0.2,
+                                 lr_rel=1e-6)

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
 from test_backends import (  # noqa: F401 (n_threads: a fixture)
-    COMPILED, TOL, _optimizer, make_problem, n_threads, numeric_gradient,
+    COMPILED, TOL, assert_trains_like_reference, make_problem, n_threads, numeric_gradient,
 )
 
 
@@ -35,16 +35,8 @@ def test_loss_and_gradient_match_reference(backend, dtype, sparse, n_threads):
 def test_epoch_matches_reference(backend, dtype, kind, n_threads):
     net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True)
     order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
-    results = []
-    for name in ("numpy", backend):
-        theta = theta0.copy()
-        opt = _optimizer(kind, theta)
-        losses = [get_backend(name).epoch(net, theta, opt, data, order, 7, 1e-3, {}, l1=0.2)
-                  for _ in range(3)]
-        results.append((theta, losses))
-    (t_ref, l_ref), (t_fast, l_fast) = results
-    np.testing.assert_allclose(t_fast, t_ref, **TOL[dtype])
-    np.testing.assert_allclose(l_fast, l_ref, rtol=TOL[dtype]["rtol"] * 10)
+    assert_trains_like_reference(get_backend(backend), net, theta0, data, order, 7, kind, 3,
+                                 dtype, l1=0.2)
 
 
 @pytest.mark.parametrize("backend", ["numpy"] + COMPILED)
