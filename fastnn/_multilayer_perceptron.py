@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._dropout import Dropout, epoch_key
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._labels import distinct_labels, label_codes
 from ._network import NetworkSpec
@@ -113,6 +114,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "l1": [Interval(Real, 0, None, closed="left")],
         "restore_best_weights": ["boolean"],
         "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
     }
 
     @abstractmethod
@@ -150,6 +152,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         l1,
         restore_best_weights,
         clipnorm,
+        dropout,
     ):
         self.activation = activation
         self.solver = solver
@@ -182,6 +185,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.l1 = l1
         self.restore_best_weights = restore_best_weights
         self.clipnorm = clipnorm
+        self.dropout = dropout
         self.init = init
 
     # ------------------------------------------------------------------ network
@@ -207,6 +211,47 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
         return _network_spec(units, self._hidden_activations(), self._training_loss,
                              float(self.negative_slope))
+
+    def _dropout_rates(self, n_layers):
+        """``dropout`` as one rate per layer (the output layer's 0), checked."""
+        n_hidden = n_layers - 1
+        if isinstance(self.dropout, (list, tuple)):
+            rates = list(self.dropout)
+            if len(rates) != n_hidden:
+                raise ValueError(
+                    f"dropout lists {len(rates)} rates, but the network has {n_hidden} "
+                    "hidden layers (hidden_layer_sizes); give one per hidden layer or a "
+                    "single rate."
+                )
+        else:
+            rates = [self.dropout] * n_hidden
+        for rate in rates:
+            if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
+                raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}.")
+        if self.solver == "lbfgs" and any(rates):
+            raise ValueError(
+                "solver='lbfgs' does not support dropout: its line search needs a "
+                "deterministic loss. Use a stochastic solver (e.g. 'adam') or dropout=0."
+            )
+        return np.array([*rates, 0.0], dtype=np.float64)
+
+    def _draw_dropout_seed(self, rates):
+        """Draw the model's dropout seed from ``random_state`` the first time
+        it trains with dropout (before any shuffle of the fit is drawn)."""
+        if rates is not None and rates.any() and getattr(self, "_dropout_seed", None) is None:
+            self._dropout_seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+            self._dropout_epochs = 0
+
+    def _epoch_dropout(self, rates):
+        """The coming epoch's :class:`Dropout`, or None when no rate is above 0.
+
+        Each epoch trained with dropout advances the model's stream.
+        """
+        if rates is None or not rates.any():
+            return None
+        key = epoch_key(self._dropout_seed, self._dropout_epochs)
+        self._dropout_epochs += 1
+        return Dropout(rates, key)
 
     def _flat_params(self, net):
         """Flat parameter buffer that ``coefs_`` / ``intercepts_`` view.
@@ -254,6 +299,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             theta = keras_init(net, self._random_state, self.init, dtype)
         self._set_params_from(net, theta)
         self._best_theta = theta.copy()
+        # A new model draws a new dropout seed when it first trains with dropout.
+        self._dropout_seed = None
 
         if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
@@ -295,6 +342,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+        dropout_rates = self._dropout_rates(len(layer_units) - 1)
         validation = self._user_validation_set(X_val, y_val, sample_weight_val, X.dtype)
         hooks = dict(X=X, y=functools.partial(self._targets_as_given, y),
                      metadata=None if sample_weight is None else {"sample_weight": sample_weight})
@@ -321,7 +369,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             if stochastic:
                 self._fit_stochastic(
                     backend, net, theta, X, y, sample_weight, incremental, validation,
-                    callback_ctx,
+                    callback_ctx, dropout_rates,
                 )
             else:
                 self._fit_lbfgs(backend, net, theta, X, y, sample_weight)
@@ -440,10 +488,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return X_train, y_train, sw_train, ValidationSet(X_val, labels, y_val, sw_val)
 
     def _fit_stochastic(self, backend, net, theta, X, y, sample_weight, incremental,
-                        validation=None, callback_ctx=None):
+                        validation=None, callback_ctx=None, dropout_rates=None):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(self, theta.shape[0], theta.dtype)
         optimizer = self._optimizer
+        self._draw_dropout_seed(dropout_rates)
         # Read each fit, so set_params between partial_fit calls takes effect.
         optimizer.clipnorm = 0.0 if self.clipnorm is None else float(self.clipnorm)
 
@@ -497,7 +546,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     epoch_ctx.call_on_fit_task_begin(estimator=self, **hooks)
                 accumulated = backend.epoch(
                     net, theta, optimizer, data, order, batch_size, self.alpha, cache,
-                    l1=self.l1,
+                    l1=self.l1, dropout=self._epoch_dropout(dropout_rates),
                 )
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
@@ -807,6 +856,17 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         every weight matrix's and every bias vector's gradient (penalties
         included) is scaled down to an L2 norm of at most ``clipnorm``. None:
         no clipping. L-BFGS ignores it.
+    dropout : float or list of float, default=0.0
+        Inverted dropout on the hidden layers' outputs, for the stochastic
+        solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
+        [0, 1), of every hidden layer, or a list with one rate per hidden
+        layer. In training each unit is dropped with that probability and
+        the kept ones are scaled by ``1 / (1 - rate)``; predictions (and the
+        validation scores and losses) use the whole network. The masks are
+        drawn from ``random_state``, so the same seed gives the same model,
+        whatever the backend or the number of threads. ``loss_curve_`` is
+        the loss of the thinned networks, as Keras reports it. L-BFGS, whose
+        line search needs a deterministic loss, refuses a rate above 0.
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights of the classes, multiplying ``sample_weight`` (as in
         scikit-learn's other classifiers): ``{label: weight}``, for
@@ -917,6 +977,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         l1=0.0,
         restore_best_weights=True,
         clipnorm=None,
+        dropout=0.0,
         class_weight=None,
     ):
         super().__init__(
@@ -952,6 +1013,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             l1=l1,
             restore_best_weights=restore_best_weights,
             clipnorm=clipnorm,
+            dropout=dropout,
         )
         self.class_weight = class_weight
 
@@ -1282,6 +1344,17 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         every weight matrix's and every bias vector's gradient (penalties
         included) is scaled down to an L2 norm of at most ``clipnorm``. None:
         no clipping. L-BFGS ignores it.
+    dropout : float or list of float, default=0.0
+        Inverted dropout on the hidden layers' outputs, for the stochastic
+        solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
+        [0, 1), of every hidden layer, or a list with one rate per hidden
+        layer. In training each unit is dropped with that probability and
+        the kept ones are scaled by ``1 / (1 - rate)``; predictions (and the
+        validation scores and losses) use the whole network. The masks are
+        drawn from ``random_state``, so the same seed gives the same model,
+        whatever the backend or the number of threads. ``loss_curve_`` is
+        the loss of the thinned networks, as Keras reports it. L-BFGS, whose
+        line search needs a deterministic loss, refuses a rate above 0.
 
     Attributes
     ----------
@@ -1381,6 +1454,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         l1=0.0,
         restore_best_weights=True,
         clipnorm=None,
+        dropout=0.0,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1415,6 +1489,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             l1=l1,
             restore_best_weights=restore_best_weights,
             clipnorm=clipnorm,
+            dropout=dropout,
         )
 
     def predict(self, X):

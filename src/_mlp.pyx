@@ -21,9 +21,11 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport fabs, sqrt
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
 from _blas cimport gemm, sumsq
+from _dropout cimport drop_units
 from _activations cimport bias_activation, mul_derivative, derivative_from_input
 from _losses cimport sample_loss, finish_loss
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
@@ -53,7 +55,9 @@ cdef struct Net:
     const Py_ssize_t* bias_off  # start of each bias vector in theta
     int loss
     Py_ssize_t act_size         # sum(units[1:]): one row of all layer outputs
-    bint keep                   # training keeps pre-activations (gelu/swish hidden layers)
+    bint keep                   # training keeps what derivatives read (see forward_batch)
+    const double* drop          # dropout rate of each layer; NULL: no dropout
+    uint64_t key                # the epoch's dropout stream (fastnn/_dropout.py)
 
 
 cdef struct Data:
@@ -78,6 +82,8 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
     net.acts = &acts[0]
     net.act_param = &act_param[0]
     net.keep = keeps_input(acts)
+    net.drop = NULL
+    net.key = 0
     net.coef_off = &coef_off[0]
     net.bias_off = &bias_off[0]
     net.loss = loss
@@ -109,11 +115,14 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     """Fill every layer's output for the batch; return the dense input used.
 
     Layer l's output is the block ``acts + max_batch * sum(units[1:l+1])``;
-    unless ``pres`` is NULL, the pre-activations of the layers whose
-    derivative needs them go to the same place in ``pres``.
+    unless ``pres`` is NULL, what each layer's derivative reads goes to the
+    same place in ``pres`` where the outputs cannot serve: the
+    pre-activations of the layers whose derivative needs them, the outputs
+    before the mask of the layers with dropout (``net.drop``; row ``r`` of
+    the batch is row ``start + r`` of the epoch's order).
     Returns NULL for sparse input (the first layer reads the CSR arrays).
     """
-    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features
+    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features, unit_off = 0
     cdef const floating* X = <const floating*>d.values
     cdef const floating* xin = NULL
     cdef const floating* w
@@ -153,6 +162,12 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                  a_in, <int>n_in, w, <int>n_out, <floating>0.0, z, <int>n_out)
         bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l], net.act_param[l],
                         pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL)
+        # Dropout in training only (pres is NULL when predicting).
+        if net.drop != NULL and pres != NULL and l < net.n_layers - 1 and net.drop[l] > 0:
+            if not derivative_from_input(net.acts[l]):
+                memcpy(pres, z, nb * n_out * sizeof(floating))
+            drop_units(z, nb, n_out, net.drop[l], net.key, start, unit_off)
+        unit_off += n_out
         a_in = z
         z = z + max_batch * n_out
         if pres != NULL:
@@ -216,6 +231,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     cdef Py_ssize_t off = 0
     cdef double total = 0.0, weights = 0.0, wr
     cdef floating eps, v
+    cdef bint dropped
     if floating is float:
         eps = 1.1920928955078125e-07
     else:
@@ -268,9 +284,13 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                  D - max_batch * n_in, <int>n_in)
             D = D - max_batch * n_in
             P = P - max_batch * n_in
-            # The derivative reads the outputs, or the kept pre-activations.
+            # Dropped units pass no delta; kept ones are scaled as in the forward pass.
+            dropped = net.drop != NULL and net.drop[l - 1] > 0
+            if dropped:
+                drop_units(D, nb, n_in, net.drop[l - 1], net.key, start, (P - acts) // max_batch)
+            # The derivative reads the outputs, or what forward_batch kept.
             V = P
-            if derivative_from_input(net.acts[l - 1]):
+            if dropped or derivative_from_input(net.acts[l - 1]):
                 V = pres + (P - acts)
             # The nb rows are contiguous: one pass over the block.
             mul_derivative(D, V, nb * n_in, net.acts[l - 1], net.act_param[l - 1])
@@ -334,20 +354,22 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
 
 
 def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t max_batch,
-                   bint gather, Py_ssize_t n_threads=1, Py_ssize_t n_params=0):
+                   bint gather, Py_ssize_t n_threads=1, Py_ssize_t n_params=0,
+                   bint dropout=False):
     """Number of elements of the ``work`` buffer of ``epoch`` and ``loss_grad``.
 
     Each of ``n_threads`` threads holds every layer's outputs and deltas for
-    its share of a ``max_batch``-row batch (and their pre-activations when a
-    hidden activation's derivative needs them, and room to gather dense
-    input rows when ``gather``), and every thread but the first its own
-    gradient.
+    its share of a ``max_batch``-row batch (and what derivatives read when
+    the outputs cannot serve: pre-activations, when a hidden activation's
+    derivative needs them, or outputs before the mask, with ``dropout``;
+    and room to gather dense input rows when ``gather``), and every thread
+    but the first its own gradient.
     """
     cdef Py_ssize_t l, s = 0
     for l in range(1, units.shape[0]):
         s += units[l]
     return (n_threads * thread_work_size(s, units[0], ceil_div(max_batch, n_threads), gather,
-                                         keeps_input(acts))
+                                         keeps_input(acts) or dropout)
             + (n_threads - 1) * n_params)
 
 
@@ -571,7 +593,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha, double l1,
           int solver, const double[::1] hyper, floating[::1] state_1,
           floating[::1] state_2, double[::1] step,
-          floating[::1] grad, floating[::1] work, int n_threads=1):
+          floating[::1] grad, floating[::1] work, int n_threads=1,
+          const double[::1] drop=None, uint64_t drop_key=0):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
@@ -609,6 +632,12 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         Threads sharing each mini-batch by rows. BLAS must then run
         single-threaded (the caller's job). The result depends on it only
         through the order of floating-point sums.
+    drop : ndarray of shape (n_layers,) or None
+        Dropout rate of each layer's outputs (the output layer's 0); None or
+        all zeros: no dropout. The work buffer is then
+        ``workspace_size(..., dropout=True)``.
+    drop_key : int
+        The epoch's dropout stream (``fastnn._dropout.epoch_key``).
 
     Returns
     -------
@@ -645,7 +674,18 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("adam, adamw and nadam need two moment buffers")
     if hyper.shape[0] != 9 or step.shape[0] != 2:
         raise ValueError("hyper needs 9 entries and step 2")
-    if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params):
+    if drop is not None:
+        if drop.shape[0] != net.n_layers or drop[net.n_layers - 1] != 0:
+            raise ValueError("drop needs one rate per layer, 0 for the output layer")
+        for t in range(net.n_layers):
+            if not 0 <= drop[t] < 1:
+                raise ValueError("dropout rates must be in [0, 1)")
+            if drop[t] > 0:
+                net.drop = &drop[0]
+                net.key = drop_key
+                net.keep = True
+    if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params,
+                                      net.drop != NULL):
         raise ValueError("workspace too small")
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
     t = <Py_ssize_t>step[0]

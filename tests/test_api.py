@@ -32,7 +32,7 @@ def digits():
 
 FASTNN_ONLY = {
     "backend": "auto", "negative_slope": 0.2, "init": "sklearn", "rho": 0.9, "weight_decay": 0.004,
-    "l1": 0.0, "restore_best_weights": True, "clipnorm": None,
+    "l1": 0.0, "restore_best_weights": True, "clipnorm": None, "dropout": 0.0,
 }
 
 

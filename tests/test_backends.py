@@ -150,8 +150,10 @@ def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, n_thr
 
 
 def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kind, n_epochs,
-                                 dtype, l1=0.0, lr_rel=1e-12, clipnorm=0.0):
+                                 dtype, l1=0.0, lr_rel=1e-12, clipnorm=0.0, dropouts=None):
     """``n_epochs`` epochs of ``fast`` and of the NumPy reference from ``theta0`` agree.
+
+    ``dropouts``, if given, holds each epoch's ``fastnn._dropout.Dropout``.
 
     Compared: the parameters, the epoch losses and the optimizer's state
     (step count, nadam's momentum product, rate and buffers). Returns the
@@ -163,8 +165,9 @@ def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kin
         opt = _optimizer(kind, theta)
         opt.clipnorm = clipnorm
         cache = {}
-        losses = [be.epoch(net, theta, opt, data, order, batch_size, 1e-3, cache, l1=l1)
-                  for _ in range(n_epochs)]
+        losses = [be.epoch(net, theta, opt, data, order, batch_size, 1e-3, cache, l1=l1,
+                           dropout=None if dropouts is None else dropouts[e])
+                  for e in range(n_epochs)]
         results.append((theta, losses, opt))
     (t_ref, l_ref, o_ref), (t_fast, l_fast, o_fast) = results
     np.testing.assert_allclose(t_fast, t_ref, **TOL[dtype])

@@ -14,6 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastnn import MLPClassifier, MLPRegressor, backends, get_backend
+from fastnn._dropout import Dropout, epoch_key
 from test_backends import TOL, assert_trains_like_reference, make_problem
 
 cuda_backend = pytest.importorskip("fastnn.backends._cuda")
@@ -146,6 +147,17 @@ def test_epoch_with_clipnorm_matches_reference(tiny, dtype, kind):
     order = np.random.RandomState(1).permutation(13).astype(np.intp)
     assert_trains_like_reference(tiny, net, theta0, data, order, 5, kind, 2, dtype, lr_rel=1e-6,
                                  clipnorm=0.2)
+
+
+@pytest.mark.parametrize("dtype,hidden", [(np.float32, "tanh"), (np.float64, ["gelu", "relu"])])
+def test_epoch_with_dropout_matches_reference(tiny, dtype, hidden):
+    # The masks of every backend are one function of (epoch, row position,
+    # unit): the reference's, drawn in the forward and the delta kernels.
+    net, theta0, data = make_problem([6, 5, 4, 3], hidden, "log_loss", dtype, n=13, weighted=True)
+    order = np.random.RandomState(1).permutation(13).astype(np.intp)
+    dropouts = [Dropout(np.array([0.5, 0.3, 0.0]), epoch_key(2, e)) for e in range(2)]
+    assert_trains_like_reference(tiny, net, theta0, data, order, 5, "adam", 2, dtype,
+                                 lr_rel=1e-6, dropouts=dropouts)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

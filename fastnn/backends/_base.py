@@ -90,7 +90,8 @@ class Backend:
         """
         raise NotImplementedError
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
+              dropout=None):
         """One pass of mini-batch training over ``data``, updating ``theta`` in place.
 
         Parameters
@@ -110,6 +111,11 @@ class Backend:
             Scratch space the backend may keep across the epochs of one fit.
         l1 : float, default=0.0
             L1 penalty, as in ``loss_grad``.
+        dropout : fastnn._dropout.Dropout or None, default=None
+            The epoch's inverted dropout: per-layer rates and the stream key
+            that fixes every mask (``fastnn._dropout`` defines the masks, the
+            same in every backend). The row at position ``p`` of the
+            visiting order is masked by its position, not by its sample.
 
         Returns
         -------

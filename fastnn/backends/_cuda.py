@@ -70,13 +70,16 @@ def _block_offsets(units, max_batch):
 class _Workspace:
     """Device buffers of one fit, for batches of up to ``max_batch`` rows."""
 
-    def __init__(self, cuda, net, dtype, max_batch, n_features, tpb):
+    def __init__(self, cuda, net, dtype, max_batch, n_features, tpb, dropout=False):
         self.offs = _block_offsets(net.units, max_batch)
+        self.max_batch = max_batch
         n_params = net.n_params
         self.outs = cuda.device_array(self.offs[-1], dtype)
         self.deltas = cuda.device_array(self.offs[-1], dtype)
-        # Pre-activations, kept in training where a derivative needs them.
-        self.pres = cuda.device_array(self.offs[-1] if net.keeps_input else 0, dtype)
+        # What derivatives read, kept in training where the outputs cannot
+        # serve: pre-activations, or outputs before dropout's mask.
+        keep = net.keeps_input or dropout
+        self.pres = cuda.device_array(self.offs[-1] if keep else 0, dtype)
         self.xbuf = cuda.device_array(max_batch * n_features, dtype)
         self.row_loss = cuda.device_array(max_batch, np.float64)
         self.row_w = cuda.device_array(max_batch, np.float64)
@@ -145,12 +148,15 @@ class CudaBackend(Backend):
         tpb = self.config.tpb
         kernel[self._k.blocks(n, tpb), tpb](*args)
 
-    def _forward(self, net, d_theta, d_in, nb, ws, dtype, train=False):
+    def _forward(self, net, d_theta, d_in, nb, ws, dtype, train=False, dropout=None, start=0):
         # Every layer's output for nb rows into ws.outs (softmax left to the caller);
-        # in training, the pre-activations a derivative needs into ws.pres.
+        # in training, what a derivative reads into ws.pres where the outputs
+        # cannot serve (pre-activations; outputs before dropout's mask, the
+        # batch being rows start, start + 1, ... of the epoch).
         coef_off, bias_off = net.offsets()
         units, codes = net.units, net.activation_codes
         a_in = d_in
+        unit_off = 0
         for l in range(len(codes)):
             n_in, n_out = int(units[l]), int(units[l + 1])
             W = d_theta[coef_off[l] : coef_off[l + 1]]
@@ -161,17 +167,25 @@ class CudaBackend(Backend):
                 epi, pre = self._k.EPI_BIAS_ACT_KEEP, ws.layer(ws.pres, l, nb, n_out)
             self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
                        epi, b, pre, int(codes[l]), net.layers[l].param)
+            rate = 0.0 if dropout is None else float(dropout.rates[l])
+            if rate > 0:
+                kept = Z[:0] if pre is not None else ws.layer(ws.pres, l, nb, n_out)
+                self._launch_1d(self._k.drop_units, nb * n_out, Z, kept, nb, n_out, rate,
+                                np.dtype(dtype).type(1.0 / (1.0 - rate)), dropout.key, start,
+                                unit_off)
+            unit_off += n_out
             a_in = Z
         return a_in
 
-    def _loss_grad(self, net, d_theta, d_in, d_Y, d_sw, d_rows, start, nb, ws, dtype):
+    def _loss_grad(self, net, d_theta, d_in, d_Y, d_sw, d_rows, start, nb, ws, dtype,
+                   dropout=None):
         # Forward, output rows, backward: raw summed gradient in ws.grad, sums in ws.sums.
         k = self._k
         units, codes = net.units, net.activation_codes
         coef_off, bias_off = net.offsets()
         L = len(codes)
         n_out = int(units[-1])
-        P = self._forward(net, d_theta, d_in, nb, ws, dtype, train=True)
+        P = self._forward(net, d_theta, d_in, nb, ws, dtype, True, dropout, start)
         D = ws.layer(ws.deltas, L - 1, nb, n_out)
         eps = float(np.finfo(dtype).eps)
         self._launch_1d(k.output_rows, nb, P, n_out, bool(codes[-1] == k.SOFTMAX), d_Y, d_sw,
@@ -189,12 +203,22 @@ class CudaBackend(Backend):
                 W = d_theta[coef_off[l] : coef_off[l + 1]]
                 D_prev = ws.layer(ws.deltas, l - 1, nb, n_in)
                 below = net.layers[l - 1]
-                # The derivative reads the outputs, or the kept pre-activations.
+                rate = 0.0 if dropout is None else float(dropout.rates[l - 1])
+                # The derivative reads the outputs, or what _forward kept.
                 src = a_in
-                if below.activation in DERIVATIVE_FROM_INPUT:
+                if rate > 0 or below.activation in DERIVATIVE_FROM_INPUT:
                     src = ws.layer(ws.pres, l - 1, nb, n_in)
-                self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
-                           n_in, k.EPI_BACKPROP, None, src, int(codes[l - 1]), below.param)
+                if rate > 0:
+                    # Mask, then derivative, in a kernel of their own.
+                    self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
+                               n_in)
+                    self._launch_1d(k.drop_backprop, nb * n_in, D_prev, src, nb, n_in, rate,
+                                    np.dtype(dtype).type(1.0 / (1.0 - rate)), dropout.key,
+                                    start, ws.offs[l - 1] // ws.max_batch, int(codes[l - 1]),
+                                    below.param)
+                else:
+                    self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
+                               n_in, k.EPI_BACKPROP, None, src, int(codes[l - 1]), below.param)
                 D = D_prev
 
     def _finish(self, net, d_theta, ws, alpha, l1, dtype, nb, accumulate, solver=-1,
@@ -277,16 +301,19 @@ class CudaBackend(Backend):
         ws.grad.copy_to_host(grad)
         return float(ws.acc.copy_to_host()[0])
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
+              dropout=None):
         self._check_input(data.X)
         cuda, k = self._cuda, self._k
         n, nf = data.X.shape
         dtype = theta.dtype
         bs = min(batch_size, n)
         d_X, d_Y, d_sw = self._device_data(cache, data)
-        if cache.get("ws_key") != (bs, dtype.str):
-            cache["ws_key"] = (bs, dtype.str)
-            cache["ws"] = _Workspace(cuda, net, dtype, bs, nf, self.config.tpb)
+        ws_key = (bs, dtype.str, dropout is None)
+        if cache.get("ws_key") != ws_key:
+            cache["ws_key"] = ws_key
+            cache["ws"] = _Workspace(cuda, net, dtype, bs, nf, self.config.tpb,
+                                     dropout is not None)
             cache["d_theta"] = cuda.device_array_like(theta)
             cache["d_state"] = tuple(cuda.device_array_like(b) for b in optimizer.buffers)
         ws, d_theta, d_state = cache["ws"], cache["d_theta"], cache["d_state"]
@@ -307,7 +334,8 @@ class CudaBackend(Backend):
                     self._launch_1d(k.gather_rows, nb * nf, d_X, nf, d_rows, start, nb, x_in)
                 else:
                     x_in = d_X[start * nf : (start + nb) * nf]
-                self._loss_grad(net, d_theta, x_in, d_Y, d_sw, d_rows, start, nb, ws, dtype)
+                self._loss_grad(net, d_theta, x_in, d_Y, d_sw, d_rows, start, nb, ws, dtype,
+                                dropout)
                 if optimizer.code != _scalar.SGD:
                     t += 1
                     *sc, mu_product = _scalar.step_scalars(

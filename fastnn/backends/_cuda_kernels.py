@@ -44,6 +44,7 @@ rmsprop_update = _device(_scalar.rmsprop_update)
 adagrad_update = _device(_scalar.adagrad_update)
 nadam_update = _device(_scalar.nadam_update)
 clip_factor = _device(_scalar.clip_factor)
+dropout_keeps = _device(_scalar.dropout_keeps)
 
 SOFTMAX = _scalar.SOFTMAX
 SGD = _scalar.SGD
@@ -217,6 +218,34 @@ def output_rows(P, n_out, softmax, Y, sw, rows, start, nb, loss, eps, D, row_los
             D[r * n_out + j] = (p[j] - y) * w
         row_loss[r] = w * total
         row_w[r] = w
+
+
+@cuda.jit
+def drop_units(A, kept, nb, n, rate, scale, key, pos0, offset):
+    """Inverted dropout of a layer's ``nb x n`` outputs in place.
+
+    Row ``r`` is row ``pos0 + r`` of the epoch and unit ``j`` unit
+    ``offset + j`` of the network (``fastnn._dropout``): kept entries are
+    scaled by ``scale``, dropped ones set to 0. ``kept``, unless empty, gets
+    the outputs before the mask, which the derivative reads.
+    """
+    e = cuda.grid(1)
+    if e < nb * n:
+        v = A[e]
+        if kept.shape[0] > 0:
+            kept[e] = v
+        A[e] = v * scale if dropout_keeps(key, pos0 + e // n, offset + e % n, rate) else 0
+
+
+@cuda.jit
+def drop_backprop(D, V, nb, n, rate, scale, key, pos0, offset, code, param):
+    """A dropout layer's deltas: the forward pass's mask, then ``backprop``
+    with ``V``, what the derivative reads (``drop_units``' ``kept``, or the
+    pre-activations)."""
+    e = cuda.grid(1)
+    if e < nb * n:
+        D[e] = D[e] * scale if dropout_keeps(key, pos0 + e // n, offset + e % n, rate) else 0
+        D[e] = backprop(code, D[e], V[e], param)
 
 
 @cuda.jit

@@ -47,14 +47,16 @@ class CythonBackend(Backend):
                 net.loss_code, float(alpha), float(l1), grad, work, n_threads,
             )
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
+              dropout=None):
         dtype = theta.dtype
         rows = min(batch_size, data.n_samples)
         n_threads = _n_threads(net, rows)
-        key = (rows, theta.shape[0], dtype.str, n_threads)
+        dropping = dropout is not None
+        key = (rows, theta.shape[0], dtype.str, n_threads, dropping)
         if cache.get("key") != key:
             size = _mlp.workspace_size(net.units, net.activation_codes, rows, True, n_threads,
-                                       theta.shape[0])
+                                       theta.shape[0], dropping)
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)
@@ -68,6 +70,7 @@ class CythonBackend(Backend):
                     net.loss_code, NO_INDEX if order is None else order, int(batch_size),
                     float(alpha), float(l1), optimizer.code, optimizer.hyper(), state_1,
                     state_2, step, cache["grad"], cache["work"], n_threads,
+                    dropout.rates if dropping else None, dropout.key if dropping else 0,
                 )
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.

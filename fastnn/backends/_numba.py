@@ -19,6 +19,9 @@ from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
 
+# Dropout rates of a pass without dropout.
+_NO_DROPOUT = np.zeros(0)
+
 
 def _kernels():
     # Imported on first use: importing numba costs about half a second.
@@ -64,7 +67,7 @@ class NumbaBackend(Backend):
         K = _kernels()
         n_threads = _n_threads(net, data.n_samples)
         size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
-                                n_threads)
+                                n_threads, _NO_DROPOUT)
         work = scratch({} if cache is None else cache, size, theta.dtype)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
          eps) = _train_args(net, data)
@@ -73,15 +76,18 @@ class NumbaBackend(Backend):
                                bias_off, loss, eps, float(alpha), float(l1), grad, work,
                                n_threads)
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
+              dropout=None):
         K = _kernels()
         rows = min(batch_size, data.n_samples)
         n_threads = _n_threads(net, rows)
         gather = order is not None and not isinstance(data.X, CSRInput)
-        key = (rows, theta.shape[0], theta.dtype.str, gather, n_threads)
+        drop = _NO_DROPOUT if dropout is None else dropout.rates
+        key = (rows, theta.shape[0], theta.dtype.str, gather, n_threads, dropout is None)
         if cache.get("key") != key:
             cache["key"] = key
-            size = K.workspace_size(net.units, net.activation_codes, rows, gather, n_threads)
+            size = K.workspace_size(net.units, net.activation_codes, rows, gather, n_threads,
+                                    drop)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
@@ -93,7 +99,7 @@ class NumbaBackend(Backend):
                 Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
                 NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
-                cache["work"], n_threads,
+                cache["work"], n_threads, drop, 0 if dropout is None else dropout.key,
             )
         optimizer.set_counters(step)
         optimizer.record_rate(rate)

@@ -35,6 +35,8 @@ adagrad_update = _jit(_scalar.adagrad_update)
 nadam_update = _jit(_scalar.nadam_update)
 step_scalars = _jit(_scalar.step_scalars)
 clip_factor = _jit(_scalar.clip_factor)
+dropout_keeps = njit(cache=True, nogil=True, error_model="numpy", inline="always")(
+    _scalar.dropout_keeps)
 
 IDENTITY = _scalar.IDENTITY
 RELU = _scalar.RELU
@@ -66,12 +68,25 @@ def _act_size(units):
 
 
 @_jit
-def _keeps_input(acts):
-    # Training keeps pre-activations when a hidden layer's derivative needs them.
+def _keeps(acts, drop):
+    # Training keeps what derivatives read where the outputs cannot serve:
+    # pre-activations (a derivative needs them) or outputs before dropout's mask.
     for l in range(acts.shape[0] - 1):
-        if derivative_from_input(acts[l]):
+        if derivative_from_input(acts[l]) or (drop.shape[0] > 0 and drop[l] > 0):
             return True
     return False
+
+
+@_jit
+def _drop_units(A, rate, key, pos0, offset):
+    """Inverted dropout of a layer's rows ``pos0, pos0 + 1, ...`` of the epoch
+    (units ``offset + j`` counted over all layers), in place: kept entries
+    scaled by ``1 / (1 - rate)``, dropped ones 0 (``fastnn._dropout``).
+    The same call masks the outputs forward and the deltas backward."""
+    s = A.dtype.type(1.0 / (1.0 - rate))
+    for r in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            A[r, j] = A[r, j] * s if dropout_keeps(key, pos0 + r, offset + j, rate) else 0
 
 
 @_jit
@@ -88,11 +103,18 @@ def _sample_at(rows, start, r):
 
 
 @_jit
-def _block(buf, max_batch, units, l, nb):
-    # Layer l's rows in a buffer of per-layer blocks of max_batch rows each.
+def _unit_offset(units, l):
+    # Index of layer l's first unit, counted over all layers.
     off = 0
     for k in range(1, l + 1):
         off += units[k]
+    return off
+
+
+@_jit
+def _block(buf, max_batch, units, l, nb):
+    # Layer l's rows in a buffer of per-layer blocks of max_batch rows each.
+    off = _unit_offset(units, l)
     n = units[l + 1]
     return buf[off * max_batch : (off + n) * max_batch].reshape(max_batch, n)[:nb]
 
@@ -221,11 +243,15 @@ def _sparse_first_layer(Xv, Xi, Xp, rows, start, W, Z):
 
 @_jit
 def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-             bias_off, buf, pres, xbuf, max_batch):
+             bias_off, buf, pres, xbuf, max_batch, drop, key):
     """Fill every layer's output block for a batch; return the dense input used.
 
-    ``pres`` (laid out like ``buf``) receives the pre-activations unless it
-    is empty. For sparse input the returned array is an empty placeholder.
+    ``pres`` (laid out like ``buf``), unless empty, receives what each
+    layer's derivative reads where the outputs cannot serve: the
+    pre-activations of gelu and swish, the outputs before the mask of the
+    layers with dropout (rates ``drop``, empty for none; row ``r`` of the
+    batch is row ``start + r`` of the epoch). For sparse input the returned
+    array is an empty placeholder.
     """
     sparse = Xp.shape[0] > 0
     if sparse:
@@ -239,14 +265,20 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coe
         _sparse_first_layer(Xv, Xi, Xp, rows, start, _weights(theta, units, coef_off, 0), Z)
     else:
         np.dot(xin, _weights(theta, units, coef_off, 0), Z)
+    unit_off = 0
     for l in range(acts.shape[0]):
         if l > 0:
             A = Z
             Z = _block(buf, max_batch, units, l, nb)
             np.dot(A, _weights(theta, units, coef_off, l), Z)
-        pre = _block(pres, max_batch, units, l, nb) if pres.shape[0] > 0 else Z[:0]
+        kept = _block(pres, max_batch, units, l, nb) if pres.shape[0] > 0 else Z[:0]
         _bias_activation(Z, theta[bias_off[l] : bias_off[l] + units[l + 1]], acts[l],
-                         act_param[l], pre)
+                         act_param[l], kept if derivative_from_input(acts[l]) else Z[:0])
+        if drop.shape[0] > 0 and l < acts.shape[0] - 1 and drop[l] > 0:
+            if not derivative_from_input(acts[l]):
+                kept[:] = Z
+            _drop_units(Z, drop[l], key, start, unit_off)
+        unit_off += units[l + 1]
     return xin
 
 
@@ -261,7 +293,7 @@ def _column_sums(D, out):
 
 @_jit
 def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
-                   coef_off, bias_off, loss, eps, grad, work, max_batch):
+                   coef_off, bias_off, loss, eps, grad, work, max_batch, drop, key):
     """Summed loss of a batch and its summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (``_finish_step``). Returns the weighted
@@ -270,13 +302,13 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     L = acts.shape[0]
     # Outputs, deltas, pre-activations (if kept), then gathered rows.
     size = _act_size(units) * max_batch
-    n_pre = size if _keeps_input(acts) else 0
+    n_pre = size if _keeps(acts, drop) else 0
     outs = work[:size]
     deltas = work[size : 2 * size]
     pres = work[2 * size : 2 * size + n_pre]
     xbuf = work[2 * size + n_pre :]
     xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, outs, pres, xbuf, max_batch)
+                   bias_off, outs, pres, xbuf, max_batch, drop, key)
 
     # Output layer: loss and delta = (prediction - target) * weight.
     P = _block(outs, max_batch, units, L - 1, nb)
@@ -318,7 +350,11 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             D_prev = _block(deltas, max_batch, units, l - 1, nb)
             np.dot(D, _weights(theta, units, coef_off, l).T, D_prev)
             code = acts[l - 1]
-            src = pres if derivative_from_input(code) else outs
+            dropped = drop.shape[0] > 0 and drop[l - 1] > 0
+            if dropped:
+                # Dropped units pass no delta; kept ones are scaled as forward.
+                _drop_units(D_prev, drop[l - 1], key, start, _unit_offset(units, l - 1))
+            src = pres if dropped or derivative_from_input(code) else outs
             _backprop(D_prev, _block(src, max_batch, units, l - 1, nb), code, act_param[l - 1])
             D = D_prev
     return total, weights
@@ -463,16 +499,18 @@ def _thread_work(units, max_batch, gather, n_threads, keep):
 
 
 @_jit
-def workspace_size(units, acts, max_batch, gather, n_threads):
+def workspace_size(units, acts, max_batch, gather, n_threads, drop):
     """Elements of ``work`` for ``n_threads`` threads sharing each batch by rows.
 
-    Every thread holds its rows' outputs and deltas (and gathered rows), and
-    every thread but the first its own gradient.
+    Every thread holds its rows' outputs and deltas (what derivatives read
+    when the outputs cannot serve, with the activations ``acts`` and dropout
+    rates ``drop``; gathered rows), and every thread but the first its own
+    gradient.
     """
     n_params = 0
     for l in range(units.shape[0] - 1):
         n_params += (units[l] + 1) * units[l + 1]
-    keep = _keeps_input(acts)
+    keep = _keeps(acts, drop)
     return (n_threads * _thread_work(units, max_batch, gather, n_threads, keep)
             + (n_threads - 1) * n_params)
 
@@ -480,12 +518,12 @@ def workspace_size(units, acts, max_batch, gather, n_threads):
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                    bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, T, solver,
-                   sc, hyper, state_1, state_2, stats, bounds, var_sq):
+                   sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key):
     # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 4).
     n_params = theta.shape[0]
     n_coef = coef_off[acts.shape[0]]
     per_max = _ceil_div(max_batch, T)
-    tw = _thread_work(units, max_batch, gather, T, _keeps_input(acts))
+    tw = _thread_work(units, max_batch, gather, T, _keeps(acts, drop))
     parts = work[T * tw : T * tw + (T - 1) * n_params]
     per = _ceil_div(nb, T)
     n_parts = _ceil_div(nb, per)
@@ -498,7 +536,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
                 acts, act_param, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw],
-                per_max)
+                per_max, drop, key)
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -518,7 +556,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
 @_jit
 def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                 bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, n_threads,
-                solver, sc, hyper, state_1, state_2, stats, bounds, var_sq):
+                solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key):
     """Gradient of one batch, split by rows between threads, then the update.
 
     Thread ``k`` takes rows ``[k * per, (k + 1) * per)`` into its own
@@ -528,12 +566,12 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
     computes it. With one thread no parallel region is entered.
     ``stats`` is scratch of shape ``(n_threads, 4)``; ``var_sq``, of shape
     ``(n_threads, n_variables)``, that of clipping (variable starts ``bounds``).
+    ``drop`` and ``key`` are dropout's rates (empty: none) and stream.
     """
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
             Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-            bias_off,
-            loss, eps, grad, work, max_batch)
+            bias_off, loss, eps, grad, work, max_batch, drop, key)
         n_coef = coef_off[acts.shape[0]]
         l2, l1_sum = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], n_coef, alpha,
                                   l1, sw_sum, solver, sc, hyper, state_1, state_2, bounds,
@@ -545,7 +583,8 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
         _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
                        coef_off,
                        bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather,
-                       n_threads, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq)
+                       n_threads, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq,
+                       drop, key)
         total = 0.0
         sw_sum = 0.0
         l2 = 0.0
@@ -564,7 +603,7 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
 @_jit
 def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
           rows, batch_size, alpha, l1, solver, hyper, state_1, state_2, step, grad, work,
-          n_threads):
+          n_threads, drop, key):
     """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
 
     Returns the sum over batches of (batch loss x batch length), and the
@@ -594,7 +633,7 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
                                 act_param,
                                 coef_off, bias_off, loss, eps, alpha, l1, grad, work, bs, gather,
                                 n_threads, solver, sc, hyper, state_1, state_2, stats, bounds,
-                                var_sq)
+                                var_sq, drop, key)
         step[0] = t
         step[1] = mu_product
         start += nb
@@ -610,7 +649,8 @@ def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bi
                        act_param,
                        coef_off, bias_off, loss, eps, alpha, l1, grad, work, n, False, n_threads,
                        -1, np.zeros(3), np.zeros(9), grad[:0], grad[:0],
-                       np.zeros((n_threads, 4)), coef_off[:0], np.zeros((n_threads, 0)))
+                       np.zeros((n_threads, 4)), coef_off[:0], np.zeros((n_threads, 0)),
+                       np.zeros(0), 0)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -634,6 +674,6 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, o
             start = c * chunk
             nb = min(chunk, n - start)
             _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, acts, act_param, coef_off,
-                     bias_off, w, w[:0], w[:0], chunk)
+                     bias_off, w, w[:0], w[:0], chunk, np.zeros(0), 0)
             out[start : start + nb] = _block(w, chunk, units, L - 1, nb)
     return out

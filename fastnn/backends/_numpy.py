@@ -98,16 +98,24 @@ def penalty_loss(coefs, alpha, l1, sw_sum):
     return loss
 
 
-def _forward_layers(net, theta, X):
-    """Pre-activations and outputs of every layer (outputs[0] is the input)."""
+def _forward_layers(net, theta, X, masks=None):
+    """Pre-activations, outputs and derivative inputs of every layer.
+
+    ``outputs[0]`` is the input. ``masks`` (one per layer, None for none)
+    multiplies a layer's outputs (inverted dropout); ``kept[i]`` is what
+    layer i's derivative reads: its outputs before the mask.
+    """
     coefs, intercepts = net.views(theta)
     if isinstance(X, CSRInput):
         X = X.to_scipy()
-    outputs, pres = [X], [None]
-    for layer, W, b in zip(net.layers, coefs, intercepts):
+    if masks is None:
+        masks = [None] * len(net.layers)
+    outputs, pres, kept = [X], [None], [None]
+    for layer, W, b, mask in zip(net.layers, coefs, intercepts, masks):
         pres.append(outputs[-1] @ W + b)
-        outputs.append(_activate(layer.activation, pres[-1], layer.param))
-    return pres, outputs
+        kept.append(_activate(layer.activation, pres[-1], layer.param))
+        outputs.append(kept[-1] if mask is None else kept[-1] * mask)
+    return pres, outputs, kept
 
 
 def forward_all(net, theta, X):
@@ -115,13 +123,15 @@ def forward_all(net, theta, X):
     return _forward_layers(net, theta, X)[1]
 
 
-def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0):
+def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None):
     """Loss of one batch and its gradient as a flat array like ``theta``.
 
-    The L1 term's subgradient at a zero weight is 0.
+    The L1 term's subgradient at a zero weight is 0. ``masks`` are dropout's
+    factors of each layer's outputs (``fastnn._dropout.Dropout.masks``),
+    fixed for the batch.
     """
     coefs, _ = net.views(theta)
-    pres, outputs = _forward_layers(net, theta, X)
+    pres, outputs, kept = _forward_layers(net, theta, X, masks)
     n = X.shape[0]
     sw_sum = n if sample_weight is None else sample_weight.sum()
     loss = batch_loss(net.loss, Y, outputs[-1], sample_weight)
@@ -141,9 +151,10 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0):
         grad_intercepts[i][...] = delta.sum(axis=0) / sw_sum
         if i > 0:
             layer = net.layers[i - 1]
-            delta = (delta @ coefs[i].T) * _derivative(
-                layer.activation, pres[i], outputs[i], layer.param
-            )
+            delta = delta @ coefs[i].T
+            if masks is not None and masks[i - 1] is not None:
+                delta = delta * masks[i - 1]
+            delta = delta * _derivative(layer.activation, pres[i], kept[i], layer.param)
     return loss, grad
 
 
@@ -216,7 +227,8 @@ class NumpyBackend(Backend):
         grad[...] = g
         return loss
 
-    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0):
+    def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
+              dropout=None):
         n = data.n_samples
         X = data.X.to_scipy() if isinstance(data.X, CSRInput) else data.X
         if order is None:
@@ -226,7 +238,11 @@ class NumpyBackend(Backend):
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
             sw = None if data.sample_weight is None else data.sample_weight[idx]
-            loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha, l1)
+            masks = None
+            if dropout is not None:
+                masks = dropout.masks(net, np.arange(start, start + len(idx)), theta.dtype)
+            loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha, l1,
+                                           masks)
             accumulated += loss * len(idx)
             clip_by_norm(net, grad, optimizer.clipnorm)
             optimizer.record_rate(optimizer_step(optimizer, theta, grad, n_coef))

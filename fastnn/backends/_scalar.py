@@ -4,13 +4,16 @@ Each function is plain Python that Numba compiles both for the CPU
 (``njit``, in ``_numba_kernels``) and as a CUDA device function
 (``cuda.jit(device=True)``, in ``_cuda_kernels``), so the CPU and GPU
 backends share one definition of every activation, loss term and optimizer
-update. Only arithmetic and ``math`` are used, as both targets require. The
+update. Only arithmetic, ``math`` and NumPy's integer scalars are used, as
+both targets require. The
 formulas and their order of operations are scikit-learn's (see
 ``src/_activations.pxd``, ``_losses.pxd`` and ``_updates.pxd`` for the
 Cython twins).
 """
 
 import math
+
+import numpy as np
 
 from .._registry import (
     ACTIVATIONS, ELU_ALPHA, LOSSES, NADAM_MOMENTUM_DECAY, OPTIMIZERS, SELU_ALPHA, SELU_SCALE,
@@ -215,3 +218,35 @@ def nadam_update(w, g, m, v, c_g, c_m, bc2, beta_1, beta_2, eps):
     v = beta_2 * v + (1 - beta_2) * (g * g)
     d = math.sqrt(v / bc2) + eps
     return w - c_g * g / d - c_m * m / d, m, v
+
+
+# Dropout's hash (``fastnn._dropout`` documents the stream). Unsigned 64-bit
+# constants, so Numba keeps the integer arithmetic unsigned; every product
+# is of two numbers below 2**32, so none overflows (the simulator warns).
+_M32 = np.uint64(0xFFFFFFFF)
+_H1 = np.uint64(0x7FEB352D)
+_H2 = np.uint64(0x846CA68B)
+_S15 = np.uint64(15)
+_S16 = np.uint64(16)
+_S32 = np.uint64(32)
+_INV_2_32 = 2.0**-32
+
+
+def dropout_keeps(key, pos, unit, rate):
+    """Whether dropout keeps unit ``unit`` (counted over all layers) of the row
+    at position ``pos`` of the epoch, for stream ``key``: its uniform draw
+    ``hash(hash(pos ^ k0) ^ (unit + k1)) / 2**32`` is at least ``rate``.
+
+    Self-contained (device functions cannot call plain Python helpers): the
+    loop's two rounds are the two hashes.
+    """
+    x = (np.uint64(pos) & _M32) ^ (np.uint64(key) & _M32)
+    for round in range(2):
+        x = x ^ (x >> _S16)
+        x = (x * _H1) & _M32
+        x = x ^ (x >> _S15)
+        x = (x * _H2) & _M32
+        x = x ^ (x >> _S16)
+        if round == 0:
+            x = x ^ ((np.uint64(unit) + (np.uint64(key) >> _S32)) & _M32)
+    return float(x) * _INV_2_32 >= rate
