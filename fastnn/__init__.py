@@ -5,6 +5,7 @@
 """
 
 from . import _check_build  # noqa: F401  (readable error if the extension is missing)
+from . import callbacks
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 from ._plotting import plot_learning_curves
 from .backends import available_backends, get_backend, show_backends
@@ -15,6 +16,7 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "available_backends",
+    "callbacks",
     "get_backend",
     "plot_learning_curves",
     "show_backends",

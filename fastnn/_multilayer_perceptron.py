@@ -374,14 +374,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             else:
                 self._fit_lbfgs(backend, net, theta, X, y, sample_weight)
 
+        # Callbacks end first: one may restore finite weights (EarlyStopping).
+        if callback_ctx is not None:
+            callback_ctx.call_on_fit_task_end(
+                estimator=self, reconstruction_attributes=self._reconstruction_attributes, **hooks
+            )
         if not np.isfinite(self._theta).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
-            )
-        if callback_ctx is not None:
-            callback_ctx.call_on_fit_task_end(
-                estimator=self, reconstruction_attributes=self._reconstruction_attributes, **hooks
             )
         return self
 

@@ -40,6 +40,25 @@ class _State:
     def _base_rate(self):
         return self.learning_rate
 
+    def get_learning_rate(self):
+        """The base step size the next updates use (what a schedule reads and sets)."""
+        return float(self._base_rate())
+
+    def set_learning_rate(self, rate):
+        """Make ``rate`` the base step size of the next updates.
+
+        For schedules outside the optimizer (``fastnn.callbacks``); the
+        kernels read it from the next epoch on. Both fields are set: the
+        compiled kernels read ``hyper()`` and the NumPy reference reads
+        ``learning_rate_init`` for all but ``sgd``.
+        """
+        rate = float(rate)
+        if not (np.isfinite(rate) and rate > 0):
+            raise ValueError(
+                f"The learning rate must be a positive finite number, got {rate!r}."
+            )
+        self.learning_rate = self.learning_rate_init = rate
+
     def counters(self):
         """``[t, mu_product]``: the kernels advance them batch by batch."""
         return np.array([self.t, self.mu_product], dtype=np.float64)
@@ -95,6 +114,18 @@ class SGDState(_State):
     @property
     def buffers(self):
         return self.velocity, self.velocity[:0]
+
+    def set_learning_rate(self, rate):
+        """Make ``rate`` the step size of the next updates.
+
+        With 'invscaling' the whole schedule is scaled, so it decays on from
+        ``rate``: ``learning_rate_init`` is multiplied by ``rate / learning_rate``.
+        """
+        if self.lr_schedule != "invscaling":
+            return super().set_learning_rate(rate)
+        previous_rate, initial_rate = self.learning_rate, self.learning_rate_init
+        super().set_learning_rate(rate)
+        self.learning_rate_init = float(initial_rate) * self.learning_rate / previous_rate
 
     def iteration_ends(self, time_step):
         """Apply the 'invscaling' schedule once an epoch is over."""
