@@ -97,7 +97,8 @@ def main(argv=None):
     # collection before each timed call (bench._timing.timed) cheap.
     gc.collect()
     gc.freeze()
-    ctx = Context(args.quick, args.repeats, systems, machine, download=not args.no_download)
+    ctx = Context(args.quick, args.repeats, systems, machine, download=not args.no_download,
+                  out=args.out, name=args.name)
     labels = [s.label + ("" if s.absent is None else " (absent)") for s in systems]
     ctx.log("systems: " + ", ".join(labels))
 

@@ -21,6 +21,10 @@ class Context:
         ``bench._machine.describe()``, with the GEMM peaks.
     download : bool
         Whether data loaders may download.
+    out : Path or None
+        Directory of the report, where a workload may write its own plots.
+    name : str or None
+        Basename of the report's files.
     """
 
     quick: bool
@@ -29,6 +33,8 @@ class Context:
     machine: dict
     download: bool
     started: float = field(default_factory=time.perf_counter)
+    out: object = None
+    name: str = None
 
     @property
     def present(self):

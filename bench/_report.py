@@ -255,6 +255,8 @@ def markdown(report):
             lines.append(f"- {labels.get(name, name)} absent: {reason}.")
         for case in result["skipped_cases"]:
             lines.append(f"- Skipped {case['case']}: {case['reason']}")
+        for plot in result.get("files", {}).values():
+            lines += ["", f"![{plot}]({plot})"]
         for row in result["rows"]:
             if "best_params" in row and "sklearn" in row["best_params"]:
                 best = ", ".join(f"{k}={v}" for k, v in row["best_params"]["sklearn"].items())

@@ -18,6 +18,8 @@ and a row is::
 Ratios below 1 mean fastnn is faster.
 """
 
+from pathlib import Path
+
 
 def ratios(values, systems):
     """``fastnn / other`` for every fastnn system and every other system.
@@ -84,8 +86,12 @@ def metric_row(row_id, case, metrics, params=None):
     return {"id": row_id, "case": case, "params": params or {}, "metrics": metrics}
 
 
-def workload(title, unit, rows, absent, note="", skipped_cases=()):
-    """A workload's result that ran (some cases may have been skipped)."""
+def workload(title, unit, rows, absent, note="", skipped_cases=(), files=None):
+    """A workload's result that ran (some cases may have been skipped).
+
+    ``files`` maps keys to plots the workload wrote itself (their names,
+    beside the report).
+    """
     return {
         "title": title,
         "status": "ok",
@@ -94,6 +100,7 @@ def workload(title, unit, rows, absent, note="", skipped_cases=()):
         "absent": absent,
         "skipped_cases": list(skipped_cases),
         "rows": rows,
+        "files": {key: Path(path).name for key, path in (files or {}).items()},
     }
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKLOADS = ("fashion", "tabular", "search", "lbfgs", "predict", "memory", "scaling", "gpu")
+WORKLOADS = ("fashion", "tabular", "search", "lbfgs", "predict", "memory", "scaling", "gpu",
+             "accuracy")
 # Numba's first compile of every signature would take minutes of a CI run: the
 # bench machinery is tested with Cython, and CUDA for the absent/GPU paths.
 BACKENDS = ("--backends", "cython,cuda")
@@ -25,6 +26,7 @@ METRICS = {
     "search": {"best score", "same best params as scikit-learn"},
     "lbfgs": {"iterations", "final loss"},
     "memory": {"peak extra / X.nbytes", "peak extra MB", "kept after fit / X.nbytes"},
+    "accuracy": {"test accuracy", "best validation accuracy", "epochs", "fit seconds"},
 }
 
 
@@ -79,7 +81,7 @@ def test_every_timed_row_is_complete(quick):
             if key == "gpu":  # needs a real GPU (and says so) unless one is here
                 assert result["reason"].startswith("not measured: ")
                 continue
-            assert key == "fashion" and "Fashion-MNIST" in result["reason"]
+            assert key in ("fashion", "accuracy") and "Fashion-MNIST" in result["reason"]
             continue
         assert result["rows"], key
         for row in result["rows"]:

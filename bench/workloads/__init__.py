@@ -4,7 +4,7 @@ Each module's ``run(ctx)`` takes a ``bench._context.Context`` and returns a
 result shaped as ``bench._results`` documents.
 """
 
-from . import fashion, gpu, lbfgs, memory, predict, scaling, search, tabular
+from . import accuracy, fashion, gpu, lbfgs, memory, predict, scaling, search, tabular
 
 WORKLOADS = {
     "fashion": fashion.run,
@@ -15,4 +15,5 @@ WORKLOADS = {
     "memory": memory.run,
     "scaling": scaling.run,
     "gpu": gpu.run,
+    "accuracy": accuracy.run,
 }
