@@ -98,8 +98,3 @@ class Dropout:
             out.append(mask)
             offset += layer.n_out
         return out
-
-
-def no_dropout(net):
-    """Rates of a network that drops nothing."""
-    return np.zeros(len(net.layers))

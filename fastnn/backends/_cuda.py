@@ -14,6 +14,7 @@ Sparse input is not supported here: the CPU backends take it.
 import numpy as np
 
 from . import _scalar
+from .._dropout import scale
 from .._registry import DERIVATIVE_FROM_INPUT
 from ._base import Backend
 from ._data import CSRInput
@@ -171,7 +172,7 @@ class CudaBackend(Backend):
             if rate > 0:
                 kept = Z[:0] if pre is not None else ws.layer(ws.pres, l, nb, n_out)
                 self._launch_1d(self._k.drop_units, nb * n_out, Z, kept, nb, n_out, rate,
-                                np.dtype(dtype).type(1.0 / (1.0 - rate)), dropout.key, start,
+                                np.dtype(dtype).type(scale(rate)), dropout.key, start,
                                 unit_off)
             unit_off += n_out
             a_in = Z
@@ -213,7 +214,7 @@ class CudaBackend(Backend):
                     self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
                                n_in)
                     self._launch_1d(k.drop_backprop, nb * n_in, D_prev, src, nb, n_in, rate,
-                                    np.dtype(dtype).type(1.0 / (1.0 - rate)), dropout.key,
+                                    np.dtype(dtype).type(scale(rate)), dropout.key,
                                     start, ws.offs[l - 1] // ws.max_batch, int(codes[l - 1]),
                                     below.param)
                 else:
