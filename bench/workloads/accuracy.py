@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._data import DataUnavailable, fashion_mnist
 from .._results import skipped, timing_row, workload
+from .._timing import Timing
 
 TITLE = "Fashion-MNIST test accuracy, documented configuration"
 # The README's configuration (issue #5's accuracy target), with the
@@ -96,8 +97,8 @@ def run(ctx):
 
 
 def _row(fitted, seconds, X_test, y_test, ctx, config, n_train):
-    # seconds of one fit per system, as a row of the shared shape.
-    timings = {name: _OneRun(s, fitted[name]) for name, s in seconds.items()}
+    # One untimed run per system (no warm-up), as a row of the shared shape.
+    timings = {name: Timing([s], None, True, fitted[name]) for name, s in seconds.items()}
     return timing_row(
         "fashion",
         f"{config['hidden_layer_sizes']}, dropout {config['dropout']}, float32, "
@@ -116,26 +117,13 @@ def _row(fitted, seconds, X_test, y_test, ctx, config, n_train):
     )
 
 
-class _OneRun:
-    """A single fit's time in the shape ``timing_row`` reads (no repeats)."""
-
-    def __init__(self, seconds, result):
-        self.median = seconds
-        self.runs = [seconds]
-        self.warmup_s = None
-        self.warmup_same_call = True
-        self.result = result
-
-
 def _plot(fitted, ctx):
-    """Each backend's learning curves, ``<name>-accuracy-<system>.png``; {} without matplotlib."""
-    try:
-        import matplotlib
+    """Each backend's learning curves, ``<name>-accuracy-<system>.png``.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return {}
+    matplotlib is the bench's own dependency, set to files only by ``bench._report``.
+    """
+    import matplotlib.pyplot as plt
+
     from fastnn import plot_learning_curves
 
     files = {}

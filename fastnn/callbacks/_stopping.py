@@ -122,8 +122,8 @@ class EarlyStopping(_EpochCallback):
         self.stopped_epoch_ = epoch
         if self.verbose:
             print(f"Epoch {epoch + 1}: early stopping")
-        # Restored now too, so that weights gone non-finite are replaced before
-        # the estimator checks them.
+        # Restored now too, so that callbacks after this one see the best
+        # weights at this epoch's end (the end of fit restores them again).
         self._restore(estimator, run)
         return True
 
@@ -146,7 +146,8 @@ class TerminateOnNaN(_EpochCallback):
     weights are still finite (a loss can overflow first); otherwise the
     estimator raises its ValueError about non-finite weights, as it does
     whenever training ends with them (an ``EarlyStopping`` with
-    ``restore_best_weights=True`` that stops first avoids it).
+    ``restore_best_weights=True`` avoids it: the end of ``fit`` gives its
+    callbacks their turn before that check).
 
     Attributes
     ----------
