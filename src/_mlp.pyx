@@ -122,7 +122,7 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     the batch is row ``start + r`` of the epoch's order).
     Returns NULL for sparse input (the first layer reads the CSR arrays).
     """
-    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features, unit_off = 0
+    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features
     cdef const floating* X = <const floating*>d.values
     cdef const floating* xin = NULL
     cdef const floating* w
@@ -166,8 +166,7 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
         if net.drop != NULL and pres != NULL and l < net.n_layers - 1 and net.drop[l] > 0:
             if not derivative_from_input(net.acts[l]):
                 memcpy(pres, z, nb * n_out * sizeof(floating))
-            drop_units(z, nb, n_out, net.drop[l], net.key, start, unit_off)
-        unit_off += n_out
+            drop_units(z, nb, n_out, net.drop[l], net.key, start, (z - acts) // max_batch)
         a_in = z
         z = z + max_batch * n_out
         if pres != NULL:

@@ -157,7 +157,6 @@ class CudaBackend(Backend):
         coef_off, bias_off = net.offsets()
         units, codes = net.units, net.activation_codes
         a_in = d_in
-        unit_off = 0
         for l in range(len(codes)):
             n_in, n_out = int(units[l]), int(units[l + 1])
             W = d_theta[coef_off[l] : coef_off[l + 1]]
@@ -173,8 +172,7 @@ class CudaBackend(Backend):
                 kept = Z[:0] if pre is not None else ws.layer(ws.pres, l, nb, n_out)
                 self._launch_1d(self._k.drop_units, nb * n_out, Z, kept, nb, n_out, rate,
                                 np.dtype(dtype).type(scale(rate)), dropout.key, start,
-                                unit_off)
-            unit_off += n_out
+                                ws.offs[l] // ws.max_batch)
             a_in = Z
         return a_in
 

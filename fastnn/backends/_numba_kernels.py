@@ -265,7 +265,6 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coe
         _sparse_first_layer(Xv, Xi, Xp, rows, start, _weights(theta, units, coef_off, 0), Z)
     else:
         np.dot(xin, _weights(theta, units, coef_off, 0), Z)
-    unit_off = 0
     for l in range(acts.shape[0]):
         if l > 0:
             A = Z
@@ -277,8 +276,7 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coe
         if drop.shape[0] > 0 and l < acts.shape[0] - 1 and drop[l] > 0:
             if not derivative_from_input(acts[l]):
                 kept[:] = Z
-            _drop_units(Z, drop[l], key, start, unit_off)
-        unit_off += units[l + 1]
+            _drop_units(Z, drop[l], key, start, _unit_offset(units, l))
     return xin
 
 
