@@ -22,7 +22,8 @@ _M32 = np.uint64(0xFFFFFFFF)
 
 
 def hash32(x):
-    """``_scalar.hash32`` on an array of ``uint64`` values below 2**32."""
+    """The 32-bit mix of ``_scalar.dropout_keeps`` (and ``src/_dropout.pxd``), on an
+    array of ``uint64`` values below 2**32."""
     x = x ^ (x >> np.uint64(16))
     x = (x * np.uint64(0x7FEB352D)) & _M32
     x = x ^ (x >> np.uint64(15))
