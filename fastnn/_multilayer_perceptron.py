@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._batch_norm import check_batch_norm, fold
 from ._dropout import Dropout, epoch_key
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._labels import distinct_labels, label_codes
@@ -53,12 +54,16 @@ from .backends._data import as_compute_input, make_train_data
 
 
 @functools.lru_cache(maxsize=64)
-def _network_spec(units, activation, loss, negative_slope):
+def _network_spec(units, activation, loss, negative_slope, batch_norm, bn_epsilon):
     # One spec per architecture, so its cached arrays outlive a predict call.
-    return NetworkSpec.from_units(units, activation, loss, negative_slope)
+    return NetworkSpec.from_units(units, activation, loss, negative_slope, batch_norm,
+                                  bn_epsilon)
 
 
 _ACTIVATION_NAMES = frozenset(HIDDEN_ACTIVATIONS) | frozenset(ACTIVATION_ALIASES)
+
+# Fitted attributes of batch normalization, views into the parameter buffer.
+_BATCH_NORM_ATTRIBUTES = ("batch_norm_scales_", "batch_norm_means_", "batch_norm_variances_")
 
 
 def _canonical_activation(name):
@@ -115,6 +120,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "restore_best_weights": ["boolean"],
         "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
         "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "batch_norm": ["boolean", list, tuple],
+        "batch_norm_momentum": [Interval(Real, 0, 1, closed="both")],
+        "batch_norm_epsilon": [Interval(Real, 0, None, closed="neither")],
     }
 
     @abstractmethod
@@ -153,6 +161,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         restore_best_weights,
         clipnorm,
         dropout,
+        batch_norm,
+        batch_norm_momentum,
+        batch_norm_epsilon,
     ):
         self.activation = activation
         self.solver = solver
@@ -186,6 +197,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.restore_best_weights = restore_best_weights
         self.clipnorm = clipnorm
         self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
         self.init = init
 
     # ------------------------------------------------------------------ network
@@ -210,7 +224,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """The :class:`NetworkSpec` of the fitted (or initialised) model."""
         units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
         return _network_spec(units, self._hidden_activations(), self._training_loss,
-                             float(self.negative_slope))
+                             float(self.negative_slope), self._fitted_batch_norm(),
+                             float(self.batch_norm_epsilon))
+
+    def _fitted_batch_norm(self):
+        """Which hidden layers of the fitted model have batch normalization."""
+        scales = getattr(self, "batch_norm_scales_", None)
+        if scales is None:
+            return (False,) * (len(self.coefs_) - 1)
+        return tuple(gamma is not None for gamma in scales)
 
     def _dropout_rates(self, n_layers):
         """``dropout`` as one rate per layer (the output layer's 0), checked."""
@@ -254,7 +276,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return Dropout(rates, key)
 
     def _flat_params(self, net):
-        """Flat parameter buffer that ``coefs_`` / ``intercepts_`` view.
+        """Flat parameter buffer that ``coefs_`` / ``intercepts_`` (and the
+        batch-norm lists) view.
 
         Reuses ``self._theta`` while the public lists still view it; otherwise
         (after unpickling, or when a user replaced ``coefs_``) packs them anew.
@@ -263,20 +286,37 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if theta is not None:
             # The views we handed out, held here, so identity means unchanged.
             views = self._theta_views
-            current = (*self.coefs_, *self.intercepts_)
+            current = self._param_arrays()
             if len(current) == len(views) and all(a is b for a, b in zip(current, views)):
                 return theta
-        theta = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype)
+        batch_norm = None
+        if net.has_batch_norm:
+            batch_norm = tuple([*arrays, None] for arrays in (
+                self.batch_norm_scales_, self.batch_norm_means_, self.batch_norm_variances_))
+        theta = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype, batch_norm)
         self._set_params_from(net, theta)
         return theta
 
     def _set_params_from(self, net, theta):
-        """Make ``theta`` the parameter buffer and ``coefs_``/``intercepts_`` its views."""
+        """Make ``theta`` the parameter buffer and the public parameter lists its views."""
         self._theta = theta
         self.coefs_, self.intercepts_ = net.views(theta)
-        self._theta_views = (*self.coefs_, *self.intercepts_)
+        if net.has_batch_norm:
+            # Hidden layers only: the output layer is never normalized.
+            scales, means, variances = net.batch_norm_views(theta)
+            self.batch_norm_scales_ = scales[:-1]
+            self.batch_norm_means_ = means[:-1]
+            self.batch_norm_variances_ = variances[:-1]
+        self._theta_views = self._param_arrays()
 
-    def _initialize(self, y, layer_units, dtype):
+    def _param_arrays(self):
+        """The public parameter arrays (``coefs_``, ``intercepts_``, batch norm's)."""
+        arrays = [*self.coefs_, *self.intercepts_]
+        for name in _BATCH_NORM_ATTRIBUTES:
+            arrays.extend(a for a in getattr(self, name, ()) if a is not None)
+        return tuple(arrays)
+
+    def _initialize(self, y, layer_units, dtype, batch_norm=()):
         """Set up a new model: output activation, weights and solver bookkeeping."""
         self.n_iter_ = 0
         self.t_ = 0
@@ -292,7 +332,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         hidden = self._hidden_activations()
         net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
-                                     float(self.negative_slope))
+                                     float(self.negative_slope), batch_norm,
+                                     float(self.batch_norm_epsilon))
+        for name in _BATCH_NORM_ATTRIBUTES:
+            self.__dict__.pop(name, None)
         if self.init == "sklearn":
             theta = sklearn_uniform_init(net, self._random_state, hidden, dtype)
         else:
@@ -343,6 +386,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
         dropout_rates = self._dropout_rates(len(layer_units) - 1)
+        batch_norm = check_batch_norm(self.batch_norm, len(hidden_layer_sizes), self.solver)
         validation = self._user_validation_set(X_val, y_val, sample_weight_val, X.dtype)
         hooks = dict(X=X, y=functools.partial(self._targets_as_given, y),
                      metadata=None if sample_weight is None else {"sample_weight": sample_weight})
@@ -351,7 +395,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(y, layer_units, X.dtype, batch_norm)
         else:
             fitted_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
             if fitted_units != layer_units:
@@ -359,6 +403,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     f"The fitted network has layer sizes {fitted_units}, but this call "
                     f"needs {layer_units}; hidden_layer_sizes and the data must match "
                     "the previous fit when warm_start=True or in partial_fit."
+                )
+            if self._fitted_batch_norm() != batch_norm:
+                raise ValueError(
+                    f"The fitted network has batch normalization on hidden layers "
+                    f"{list(self._fitted_batch_norm())}, but batch_norm asks for "
+                    f"{list(batch_norm)}; it must match the previous fit when "
+                    "warm_start=True or in partial_fit."
                 )
 
         net = self._network()
@@ -392,10 +443,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         Callbacks get such a copy (``fitted_estimator``); the weights are
         copied, as training goes on changing them in place.
         """
-        return {
+        attributes = {
             "coefs_": [c.copy() for c in self.coefs_],
             "intercepts_": [b.copy() for b in self.intercepts_],
         }
+        for name in _BATCH_NORM_ATTRIBUTES:
+            if hasattr(self, name):
+                attributes[name] = [None if a is None else a.copy() for a in getattr(self, name)]
+        return attributes
 
     def _batch_rows(self, n_samples):
         """Rows per mini-batch on ``n_samples`` training rows."""
@@ -548,6 +603,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 accumulated = backend.epoch(
                     net, theta, optimizer, data, order, batch_size, self.alpha, cache,
                     l1=self.l1, dropout=self._epoch_dropout(dropout_rates),
+                    bn_momentum=float(self.batch_norm_momentum),
                 )
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
@@ -677,7 +733,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if check_input:
             X = self._validate_predict_input(X)
         net = self._network()
-        theta = self._flat_params(net)
+        # Batch norm's running statistics folded into the weights.
+        net, theta = fold(net, self._flat_params(net))
         # Compute in float32 only when both the data and the model are float32.
         dtype = np.float32 if (X.dtype == np.float32 and theta.dtype == np.float32) else np.float64
         X = as_compute_input(X, dtype)
@@ -868,6 +925,26 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         whatever the backend or the number of threads. ``loss_curve_`` is
         the loss of the thinned networks, as Keras reports it. L-BFGS, whose
         line search needs a deterministic loss, refuses a rate above 0.
+    batch_norm : bool or list of bool, default=False
+        Batch normalization of the hidden layers (Keras' ``Dense`` without
+        bias, ``BatchNormalization``, then the activation): ``x @ W`` is
+        normalized over the mini-batch, scaled by a learned ``gamma``
+        (``batch_norm_scales_``) and shifted by the layer's intercept, which
+        plays the part of ``beta``. True or False for every hidden layer,
+        or a list with one flag per hidden layer. Predictions (and
+        validation scores) use running statistics
+        (``batch_norm_means_``, ``batch_norm_variances_``) that training
+        updates after every batch; they carry on across ``partial_fit`` and
+        ``warm_start``. Statistics ignore sample weights, as in Keras.
+        Stochastic solvers only: L-BFGS refuses it.
+    batch_norm_momentum : float, default=0.99
+        Keras' ``momentum`` of the running statistics:
+        ``running = momentum * running + (1 - momentum) * batch``, after
+        every batch. With few batches in all (small data, few epochs) the
+        running statistics lag behind the weights and predictions suffer:
+        lower it (0.9 is PyTorch's default).
+    batch_norm_epsilon : float, default=1e-3
+        Added to the variance before its square root (Keras' default).
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights of the classes, multiplying ``sample_weight`` (as in
         scikit-learn's other classifiers): ``{label: weight}``, for
@@ -911,6 +988,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Weight matrices; views into one flat parameter buffer.
     intercepts_ : list of shape (n_layers - 1,)
         Bias vectors; views into the same buffer.
+    batch_norm_scales_ : list of shape (n_layers - 2,)
+        With ``batch_norm``: each hidden layer's learned scale ``gamma``
+        (None for a layer without batch normalization); views into the
+        same buffer. Absent when no layer has batch normalization.
+    batch_norm_means_ : list of shape (n_layers - 2,)
+        Running means of the batch-normalized layers (None for the others).
+    batch_norm_variances_ : list of shape (n_layers - 2,)
+        Running variances of the batch-normalized layers (None for the others).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -979,6 +1064,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         restore_best_weights=True,
         clipnorm=None,
         dropout=0.0,
+        batch_norm=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
         class_weight=None,
     ):
         super().__init__(
@@ -1015,6 +1103,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             restore_best_weights=restore_best_weights,
             clipnorm=clipnorm,
             dropout=dropout,
+            batch_norm=batch_norm,
+            batch_norm_momentum=batch_norm_momentum,
+            batch_norm_epsilon=batch_norm_epsilon,
         )
         self.class_weight = class_weight
 
@@ -1356,6 +1447,26 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         whatever the backend or the number of threads. ``loss_curve_`` is
         the loss of the thinned networks, as Keras reports it. L-BFGS, whose
         line search needs a deterministic loss, refuses a rate above 0.
+    batch_norm : bool or list of bool, default=False
+        Batch normalization of the hidden layers (Keras' ``Dense`` without
+        bias, ``BatchNormalization``, then the activation): ``x @ W`` is
+        normalized over the mini-batch, scaled by a learned ``gamma``
+        (``batch_norm_scales_``) and shifted by the layer's intercept, which
+        plays the part of ``beta``. True or False for every hidden layer,
+        or a list with one flag per hidden layer. Predictions (and
+        validation scores) use running statistics
+        (``batch_norm_means_``, ``batch_norm_variances_``) that training
+        updates after every batch; they carry on across ``partial_fit`` and
+        ``warm_start``. Statistics ignore sample weights, as in Keras.
+        Stochastic solvers only: L-BFGS refuses it.
+    batch_norm_momentum : float, default=0.99
+        Keras' ``momentum`` of the running statistics:
+        ``running = momentum * running + (1 - momentum) * batch``, after
+        every batch. With few batches in all (small data, few epochs) the
+        running statistics lag behind the weights and predictions suffer:
+        lower it (0.9 is PyTorch's default).
+    batch_norm_epsilon : float, default=1e-3
+        Added to the variance before its square root (Keras' default).
 
     Attributes
     ----------
@@ -1387,6 +1498,14 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Weight matrices; views into one flat parameter buffer.
     intercepts_ : list of shape (n_layers - 1,)
         Bias vectors; views into the same buffer.
+    batch_norm_scales_ : list of shape (n_layers - 2,)
+        With ``batch_norm``: each hidden layer's learned scale ``gamma``
+        (None for a layer without batch normalization); views into the
+        same buffer. Absent when no layer has batch normalization.
+    batch_norm_means_ : list of shape (n_layers - 2,)
+        Running means of the batch-normalized layers (None for the others).
+    batch_norm_variances_ : list of shape (n_layers - 2,)
+        Running variances of the batch-normalized layers (None for the others).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -1456,6 +1575,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         restore_best_weights=True,
         clipnorm=None,
         dropout=0.0,
+        batch_norm=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1491,6 +1613,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             restore_best_weights=restore_best_weights,
             clipnorm=clipnorm,
             dropout=dropout,
+            batch_norm=batch_norm,
+            batch_norm_momentum=batch_norm_momentum,
+            batch_norm_epsilon=batch_norm_epsilon,
         )
 
     def predict(self, X):

@@ -4,7 +4,12 @@ The estimators build a :class:`NetworkSpec`; backends only ever see the spec and
 one flat parameter vector. Parameters are packed like scikit-learn's ``_pack``:
 all weight matrices first (C order), then all bias vectors, so ``coefs_`` and
 ``intercepts_`` are views into a single buffer that the optimizer updates in
-one pass.
+one pass. Layers with batch normalization add, after the biases, one block
+each: the scale ``gamma``, then the running mean and running variance (state,
+not trained: their gradient is always 0, so no optimizer moves them, and the
+kernels update them from the batch statistics). Keeping the running
+statistics in the same buffer makes every copy of the model (best weights,
+checkpoints, callbacks' restores) carry them along.
 """
 
 from dataclasses import dataclass
@@ -30,12 +35,17 @@ class DenseLayer:
     param : float, default=0.0
         The activation's parameter: the negative slope of ``leaky_relu``
         (the other activations have none).
+    batch_norm : bool, default=False
+        Whether the layer normalizes ``x @ W`` over the mini-batch before the
+        activation: ``act(gamma * (x @ W - mean) / sqrt(var + eps) + b)``,
+        the bias ``b`` being batch normalization's shift (``beta``).
     """
 
     n_in: int
     n_out: int
     activation: str
     param: float = 0.0
+    batch_norm: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,13 +59,17 @@ class NetworkSpec:
         output activation implied by ``loss``.
     loss : str
         Name of the loss, a key of ``fastnn._registry.LOSSES``.
+    bn_epsilon : float, default=1e-3
+        The ``eps`` of the batch-normalized layers (Keras' default).
     """
 
     layers: tuple
     loss: str
+    bn_epsilon: float = 1e-3
 
     @classmethod
-    def from_units(cls, layer_units, hidden_activation, loss, negative_slope=0.0):
+    def from_units(cls, layer_units, hidden_activation, loss, negative_slope=0.0,
+                   batch_norm=(), bn_epsilon=1e-3):
         """Build the spec of an MLP from its layer widths.
 
         Parameters
@@ -69,6 +83,10 @@ class NetworkSpec:
             Training loss; fixes the output activation.
         negative_slope : float, default=0.0
             Slope of ``leaky_relu`` layers for negative inputs.
+        batch_norm : sequence of bool, default=()
+            Which hidden layers normalize their batch (empty: none).
+        bn_epsilon : float, default=1e-3
+            The batch-normalized layers' ``eps``.
         """
         n_hidden = len(layer_units) - 2
         if isinstance(hidden_activation, str):
@@ -82,11 +100,16 @@ class NetworkSpec:
                     "layer or a single name."
                 )
         acts.append(OUTPUT_ACTIVATION_OF_LOSS[loss])
+        norms = list(batch_norm) or [False] * n_hidden
+        if len(norms) != n_hidden:
+            raise ValueError(f"batch_norm needs one flag per hidden layer ({n_hidden}).")
+        norms.append(False)
         layers = tuple(
-            DenseLayer(int(a), int(b), act, float(negative_slope) if act == "leaky_relu" else 0.0)
-            for a, b, act in zip(layer_units[:-1], layer_units[1:], acts)
+            DenseLayer(int(a), int(b), act, float(negative_slope) if act == "leaky_relu" else 0.0,
+                       bool(norm))
+            for a, b, act, norm in zip(layer_units[:-1], layer_units[1:], acts, norms)
         )
-        return cls(layers, loss)
+        return cls(layers, loss, float(bn_epsilon) if any(norms) else 1e-3)
 
     # The arrays below are computed once per spec (predicting one row must not
     # rebuild them) and read-only, since every caller shares them.
@@ -115,6 +138,19 @@ class NetworkSpec:
         """Whether training must keep pre-activations: a hidden activation's
         derivative needs its input (``_registry.DERIVATIVE_FROM_INPUT``)."""
         return any(layer.activation in DERIVATIVE_FROM_INPUT for layer in self.layers[:-1])
+
+    @cached_property
+    def has_batch_norm(self):
+        return any(layer.batch_norm for layer in self.layers)
+
+    @cached_property
+    def bn_offsets(self):
+        """Start of each layer's batch-norm block (gamma, mean, var) in the
+        flat buffer, as a read-only ``intp`` array of ``n_layers + 1`` entries;
+        a layer without batch norm has an empty block."""
+        sizes = [3 * layer.n_out if layer.batch_norm else 0 for layer in self.layers]
+        start = self.offsets()[1][-1]
+        return _read_only((start + np.concatenate([[0], np.cumsum(sizes)])).astype(np.intp))
 
     @cached_property
     def n_weights(self):
@@ -150,7 +186,7 @@ class NetworkSpec:
 
     @property
     def n_params(self):
-        return int(self.offsets()[1][-1])
+        return int(self.bn_offsets[-1])
 
     def views(self, theta):
         """Return ``(coefs, intercepts)``: lists of views into ``theta``."""
@@ -162,12 +198,35 @@ class NetworkSpec:
         intercepts = [theta[bias_off[i] : bias_off[i + 1]] for i in range(len(self.layers))]
         return coefs, intercepts
 
-    def pack(self, coefs, intercepts, dtype):
-        """Copy weight and bias arrays into a new flat buffer of ``dtype``."""
+    def batch_norm_views(self, theta):
+        """Return ``(scales, means, variances)``: lists with one entry per
+        layer, views into ``theta`` for the batch-normalized layers, None
+        for the others."""
+        out = ([], [], [])
+        for layer, start in zip(self.layers, self.bn_offsets):
+            n = layer.n_out
+            for i, part in enumerate(out):
+                part.append(theta[start + i * n : start + (i + 1) * n] if layer.batch_norm
+                            else None)
+        return out
+
+    def pack(self, coefs, intercepts, dtype, batch_norm=None):
+        """Copy weight and bias arrays into a new flat buffer of ``dtype``.
+
+        ``batch_norm`` is ``(scales, means, variances)`` as
+        ``batch_norm_views`` gives them; None starts every batch-normalized
+        layer at scale 1, mean 0 and variance 1 (Keras' initial values).
+        """
         theta = np.empty(self.n_params, dtype=dtype)
         cv, iv = self.views(theta)
         for dst, src in zip(cv + iv, list(coefs) + list(intercepts)):
             dst[...] = src
+        if batch_norm is None:
+            batch_norm = tuple([fill] * len(self.layers) for fill in (1, 0, 1))
+        for dsts, srcs in zip(self.batch_norm_views(theta), batch_norm):
+            for dst, src in zip(dsts, srcs):
+                if dst is not None:
+                    dst[...] = src
         return theta
 
 

@@ -26,6 +26,7 @@ from libc.string cimport memcpy, memset
 
 from _blas cimport gemm, sumsq
 from _dropout cimport drop_units
+from _batch_norm cimport bn_forward, bn_backward
 from _activations cimport bias_activation, mul_derivative, derivative_from_input
 from _losses cimport sample_loss, finish_loss
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
@@ -58,6 +59,14 @@ cdef struct Net:
     bint keep                   # training keeps what derivatives read (see forward_batch)
     const double* drop          # dropout rate of each layer; NULL: no dropout
     uint64_t key                # the epoch's dropout stream (fastnn/_dropout.py)
+    # Batch normalization (fastnn/_batch_norm.py); bn_off NULL: none. Layer l
+    # is normalized when its block bn_off[l]:bn_off[l + 1] of theta (gamma,
+    # running mean, running variance) is not empty. bn_mean and bn_inv hold
+    # the batch's mean and 1 / sqrt(var + eps) of every unit (act_size each).
+    const Py_ssize_t* bn_off
+    double bn_eps, bn_momentum
+    double* bn_mean
+    double* bn_inv
 
 
 cdef struct Data:
@@ -84,6 +93,8 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
     net.keep = keeps_input(acts)
     net.drop = NULL
     net.key = 0
+    net.bn_off = NULL
+    net.bn_mean = net.bn_inv = NULL
     net.coef_off = &coef_off[0]
     net.bias_off = &bias_off[0]
     net.loss = loss
@@ -102,6 +113,11 @@ cdef bint keeps_input(const int[::1] acts):
     return False
 
 
+cdef inline bint normalized(Net* net, Py_ssize_t l) noexcept nogil:
+    # Whether layer l has batch normalization.
+    return net.bn_off != NULL and net.bn_off[l + 1] > net.bn_off[l]
+
+
 cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
                                  Py_ssize_t r) noexcept nogil:
     return rows[start + r] if rows != NULL else start + r
@@ -110,7 +126,7 @@ cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
 cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                                    Py_ssize_t start, Py_ssize_t nb,
                                    const floating* theta, floating* acts,
-                                   floating* pres, floating* xbuf,
+                                   floating* pres, floating* xhats, floating* xbuf,
                                    Py_ssize_t max_batch) noexcept nogil:
     """Fill every layer's output for the batch; return the dense input used.
 
@@ -119,7 +135,9 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     same place in ``pres`` where the outputs cannot serve: the
     pre-activations of the layers whose derivative needs them, the outputs
     before the mask of the layers with dropout (``net.drop``; row ``r`` of
-    the batch is row ``start + r`` of the epoch's order).
+    the batch is row ``start + r`` of the epoch's order). Batch-normalized
+    layers (training only) keep their normalized ``x @ W`` at the same place
+    in ``xhats`` and move their running statistics in ``theta``.
     Returns NULL for sparse input (the first layer reads the CSR arrays).
     """
     cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features
@@ -129,7 +147,9 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     cdef const floating* a_in
     cdef floating* z = acts
     cdef floating* zr
+    cdef floating* bn
     cdef floating v
+    cdef Py_ssize_t unit
 
     if d.indices == NULL:
         if rows == NULL:
@@ -160,6 +180,11 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
             # Z = A @ W
             gemm(False, False, <int>nb, <int>n_out, <int>n_in, <floating>1.0,
                  a_in, <int>n_in, w, <int>n_out, <floating>0.0, z, <int>n_out)
+        if normalized(net, l):
+            unit = (z - acts) // max_batch
+            bn = <floating*>theta + net.bn_off[l]
+            bn_forward(z, xhats + (z - acts), net.bn_mean + unit, net.bn_inv + unit, bn,
+                       bn + n_out, bn + 2 * n_out, nb, n_out, net.bn_eps, net.bn_momentum)
         bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l], net.act_param[l],
                         pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL)
         # Dropout in training only (pres is NULL when predicting).
@@ -203,12 +228,13 @@ cdef inline void column_sums(const floating* D, Py_ssize_t n_rows, Py_ssize_t n_
 cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                           Py_ssize_t start, Py_ssize_t nb, const floating* theta,
                           floating* grad, floating* acts, floating* deltas,
-                          floating* pres, floating* xbuf, Py_ssize_t max_batch,
-                          double* sw_sum) noexcept nogil:
+                          floating* pres, floating* xhats, floating* xbuf,
+                          Py_ssize_t max_batch, double* sw_sum) noexcept nogil:
     """Summed loss of the rows and their summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (see ``part_finish_step``), so the rows of
-    one mini-batch can be split between threads and the parts added up.
+    one mini-batch can be split between threads and the parts added up (not
+    with batch normalization, whose statistics need the whole batch).
     Returns the weighted sum of per-sample losses; ``sw_sum`` gets the sum of
     the weights.
     """
@@ -236,7 +262,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     else:
         eps = 2.220446049250313e-16
 
-    xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xbuf, max_batch)
+    xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xhats, xbuf, max_batch)
 
     # Output layer: loss and delta = (prediction - target) * weight.
     for l in range(L - 1):
@@ -260,6 +286,13 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
         gW = grad + net.coef_off[l]
         gb = grad + net.bias_off[l]
         a_in = xin if l == 0 else P - max_batch * n_in
+        column_sums(D, nb, n_cur, gb)
+        if normalized(net, l):
+            # D becomes dL/d(x @ W); the bias sums above are dL/dbeta.
+            # The layer's batch means, no longer needed, serve as scratch.
+            bn_backward(D, xhats + (P - acts), net.bn_inv + (P - acts) // max_batch,
+                        theta + net.bn_off[l], gb, grad + net.bn_off[l],
+                        net.bn_mean + (P - acts) // max_batch, nb, n_cur)
         if l == 0 and d.indices != NULL:
             # gW = X_batch.T @ D with X_batch sparse: scatter rows of D.
             memset(gW, 0, n_in * n_cur * sizeof(floating))
@@ -275,7 +308,6 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             # gW = A.T @ D
             gemm(True, False, <int>n_in, <int>n_cur, <int>nb, <floating>1.0,
                  a_in, <int>n_in, D, <int>n_cur, <floating>0.0, gW, <int>n_cur)
-        column_sums(D, nb, n_cur, gb)
         if l > 0:
             # D_prev = (D @ W.T) * act'(A_prev)
             gemm(False, True, <int>nb, <int>n_in, <int>n_cur, <floating>1.0,
@@ -332,10 +364,11 @@ cdef inline Py_ssize_t ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 
 
 cdef inline Py_ssize_t thread_work_size(Py_ssize_t act_size, Py_ssize_t n_features,
-                                        Py_ssize_t per, bint gather, bint keep) noexcept nogil:
+                                        Py_ssize_t per, bint gather, bint keep,
+                                        bint norm) noexcept nogil:
     # One thread's block: outputs and deltas of ``per`` rows, pre-activations
-    # if kept, then gathered rows.
-    return per * ((3 if keep else 2) * act_size + (n_features if gather else 0))
+    # if kept, normalized products with batch norm, then gathered rows.
+    return per * ((2 + keep + norm) * act_size + (n_features if gather else 0))
 
 
 cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_threads,
@@ -343,7 +376,8 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     cdef Parts p
     p.n_threads = n_threads
     p.per_max = ceil_div(max_batch, n_threads)
-    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max, gather, net.keep)
+    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max, gather, net.keep,
+                                     net.bn_off != NULL)
     p.n_params = n_params
     p.n_coef = net.coef_off[net.n_layers]
     p.work = work
@@ -354,21 +388,21 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
 
 def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t max_batch,
                    bint gather, Py_ssize_t n_threads=1, Py_ssize_t n_params=0,
-                   bint dropout=False):
+                   bint dropout=False, bint batch_norm=False):
     """Number of elements of the ``work`` buffer of ``epoch`` and ``loss_grad``.
 
     Each of ``n_threads`` threads holds every layer's outputs and deltas for
     its share of a ``max_batch``-row batch (and what derivatives read when
     the outputs cannot serve: pre-activations, when a hidden activation's
-    derivative needs them, or outputs before the mask, with ``dropout``;
-    and room to gather dense input rows when ``gather``), and every thread
-    but the first its own gradient.
+    derivative needs them, or outputs before the mask, with ``dropout``; the
+    normalized products, with ``batch_norm``; and room to gather dense input
+    rows when ``gather``), and every thread but the first its own gradient.
     """
     cdef Py_ssize_t l, s = 0
     for l in range(1, units.shape[0]):
         s += units[l]
     return (n_threads * thread_work_size(s, units[0], ceil_div(max_batch, n_threads), gather,
-                                         keeps_input(acts) or dropout)
+                                         keeps_input(acts) or dropout, batch_norm)
             + (n_threads - 1) * n_params)
 
 
@@ -385,13 +419,16 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
     cdef floating* acts = <floating*>p.work + k * p.thread_work
     cdef floating* deltas = acts + p.per_max * net.act_size
     cdef floating* pres = deltas + p.per_max * net.act_size if net.keep else NULL
-    cdef floating* xbuf = deltas + p.per_max * net.act_size * (2 if net.keep else 1)
+    cdef floating* xhats = (deltas + p.per_max * net.act_size * (1 + net.keep)
+                            if net.bn_off != NULL else NULL)
+    cdef floating* xbuf = deltas + p.per_max * net.act_size * (
+        1 + net.keep + (net.bn_off != NULL))
     p.stats[STATS * k] = 0
     p.stats[STATS * k + 1] = 0
     if cnt > 0:
         p.stats[STATS * k] = raw_loss_grad(net, d, rows, start + lo, cnt, theta,
-                                       part_grad(p, grad, k), acts, deltas, pres, xbuf,
-                                       p.per_max, &p.stats[STATS * k + 1])
+                                       part_grad(p, grad, k), acts, deltas, pres, xhats,
+                                       xbuf, p.per_max, &p.stats[STATS * k + 1])
 
 
 cdef inline Py_ssize_t slice_start(Py_ssize_t k, Py_ssize_t n_threads,
@@ -593,7 +630,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           int solver, const double[::1] hyper, floating[::1] state_1,
           floating[::1] state_2, double[::1] step,
           floating[::1] grad, floating[::1] work, int n_threads=1,
-          const double[::1] drop=None, uint64_t drop_key=0):
+          const double[::1] drop=None, uint64_t drop_key=0,
+          const Py_ssize_t[::1] bn_off=None, double bn_eps=1e-3, double bn_momentum=0.99):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
@@ -637,6 +675,13 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         ``workspace_size(..., dropout=True)``.
     drop_key : int
         The epoch's dropout stream (``fastnn._dropout.epoch_key``).
+    bn_off : ndarray of shape (n_layers + 1,) or None
+        Start of each layer's batch-norm block in ``theta``
+        (``NetworkSpec.bn_offsets``); None: no batch normalization. Needs
+        ``n_threads == 1`` (batch statistics span the whole batch) and a
+        work buffer of ``workspace_size(..., batch_norm=True)``.
+    bn_eps, bn_momentum : float
+        Batch normalization's epsilon and the running statistics' momentum.
 
     Returns
     -------
@@ -658,10 +703,10 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef double[::1] stats = np.zeros(STATS * max(n_threads, 1))
     cdef Parts parts
     cdef Step s
-    # Clipping's variables: weight matrices, then bias vectors.
-    cdef Py_ssize_t[::1] bounds = np.concatenate([coef_off, bias_off[1:]]).astype(np.intp)
-    cdef double[::1] var_sq = np.zeros(max(n_threads, 1) * (bounds.shape[0] - 1))
-    cdef double[::1] var_scale = np.ones(bounds.shape[0] - 1)
+    cdef Py_ssize_t[::1] bounds
+    cdef double[::1] var_sq
+    cdef double[::1] var_scale
+    cdef double[::1] bn_stats = np.zeros(2 * net.act_size)
 
     if n_threads < 1:
         raise ValueError("n_threads must be at least 1")
@@ -683,9 +728,32 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
                 net.drop = &drop[0]
                 net.key = drop_key
                 net.keep = True
+    if bn_off is not None:
+        if bn_off.shape[0] != net.n_layers + 1 or bn_off[0] != bias_off[net.n_layers] \
+                or bn_off[net.n_layers] != n_params:
+            raise ValueError("bn_off must hold n_layers + 1 block starts ending at theta's end")
+        for t in range(net.n_layers):
+            if bn_off[t + 1] - bn_off[t] not in (0, 3 * units[t + 1]):
+                raise ValueError("a batch-norm block holds 3 values per unit")
+        if bn_off[net.n_layers] > bn_off[0]:
+            if n_threads != 1:
+                raise ValueError("batch normalization needs n_threads=1")
+            net.bn_off = &bn_off[0]
+            net.bn_eps = bn_eps
+            net.bn_momentum = bn_momentum
+            net.bn_mean = &bn_stats[0]
+            net.bn_inv = &bn_stats[net.act_size]
+    elif n_params != bias_off[net.n_layers]:
+        raise ValueError("theta has more entries than the weights and biases: pass bn_off")
     if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params,
-                                      net.drop != NULL):
+                                      net.drop != NULL, net.bn_off != NULL):
         raise ValueError("workspace too small")
+    # Clipping's variables: weight matrices, bias vectors, then batch-norm blocks
+    # (whose norm is gamma's: the running statistics' gradient is 0).
+    bounds = np.unique(np.concatenate(
+        [coef_off, bias_off[1:], [] if bn_off is None else bn_off[1:]])).astype(np.intp)
+    var_sq = np.zeros(max(n_threads, 1) * (bounds.shape[0] - 1))
+    var_scale = np.ones(bounds.shape[0] - 1)
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
     t = <Py_ssize_t>step[0]
     mu_product = step[1]
@@ -768,7 +836,7 @@ cdef void forward_chunk(Net* net, Data* d, Py_ssize_t c, Py_ssize_t chunk, Py_ss
     """Network output of rows ``[c * chunk, (c + 1) * chunk)`` into ``out``."""
     cdef Py_ssize_t start = c * chunk, nb = min(chunk, n - start)
     cdef Py_ssize_t n_out = net.units[net.n_layers]
-    forward_batch(net, d, NULL, start, nb, theta, work, NULL, NULL, chunk)
+    forward_batch(net, d, NULL, start, nb, theta, work, NULL, NULL, NULL, chunk)
     memcpy(out + start * n_out, work + chunk * (net.act_size - n_out),
            nb * n_out * sizeof(floating))
 

@@ -41,10 +41,15 @@ def n_threads(request, monkeypatch):
     return request.param
 
 
-def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False):
+def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False,
+                 batch_norm=()):
     rng = np.random.RandomState(seed)
-    net = NetworkSpec.from_units(units, hidden, loss, negative_slope=0.2)
+    net = NetworkSpec.from_units(units, hidden, loss, negative_slope=0.2,
+                                 batch_norm=batch_norm)
     theta = sklearn_uniform_init(net, rng, hidden, dtype)
+    # Batch norm's scales and running statistics away from their initial 1, 0, 1.
+    for block in (b for part in net.batch_norm_views(theta) for b in part if b is not None):
+        block[...] = rng.uniform(0.5, 1.5, block.size)
     n_out = units[-1]
     X = rng.normal(size=(n, units[0]))
     if sparse:
@@ -150,7 +155,8 @@ def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, n_thr
 
 
 def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kind, n_epochs,
-                                 dtype, l1=0.0, lr_rel=1e-12, clipnorm=0.0, dropouts=None):
+                                 dtype, l1=0.0, lr_rel=1e-12, clipnorm=0.0, dropouts=None,
+                                 bn_momentum=0.99):
     """``n_epochs`` epochs of ``fast`` and of the NumPy reference from ``theta0`` agree.
 
     ``dropouts``, if given, holds each epoch's ``fastnn._dropout.Dropout``.
@@ -166,7 +172,8 @@ def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kin
         opt.clipnorm = clipnorm
         cache = {}
         losses = [be.epoch(net, theta, opt, data, order, batch_size, 1e-3, cache, l1=l1,
-                           dropout=None if dropouts is None else dropouts[e])
+                           dropout=None if dropouts is None else dropouts[e],
+                           bn_momentum=bn_momentum)
                   for e in range(n_epochs)]
         results.append((theta, losses, opt))
     (t_ref, l_ref, o_ref), (t_fast, l_fast, o_fast) = results

@@ -15,13 +15,15 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 # Non-default settings: the Keras-style features must keep the contract too.
 KERAS_STYLE = dict(max_iter=100, activation="leaky_relu", solver="adamw", dropout=0.1,
-                   init="he_uniform")
+                   init="he_uniform", batch_norm=True)
 
 
-# Repeating a row is not weighting it once a stochastic solver and dropout
-# are on: the copies fall in other batches and draw other masks (scikit-learn
-# runs these checks on its MLPs with solver="lbfgs", which refuses dropout).
-NOT_EQUIVALENT = "with dropout, a repeated row gets its own masks and batches"
+# Repeating a row is not weighting it once a stochastic solver, dropout and
+# batch norm are on: the copies fall in other batches, draw other masks and
+# count twice in the batch statistics (scikit-learn runs these checks on its
+# MLPs with solver="lbfgs", which refuses dropout and batch norm).
+NOT_EQUIVALENT = ("with dropout and batch norm, a repeated row gets its own masks and "
+                  "batches and weighs twice in the batch statistics")
 KERAS_STYLE_XFAIL = {
     "check_sample_weight_equivalence_on_dense_data": NOT_EQUIVALENT,
     "check_sample_weight_equivalence_on_sparse_data": NOT_EQUIVALENT,

@@ -11,6 +11,9 @@ Conventions shared by every method:
   results come back in that dtype.
 - The input is a C-contiguous ndarray or a CSR matrix with ``intp`` indices
   (see ``fastnn.backends._data.as_compute_input``).
+- Batch-normalized layers (``fastnn._batch_norm``) appear only in ``epoch``:
+  the estimators fold the running statistics into the weights before
+  ``forward``, and L-BFGS (``loss_grad``) refuses batch normalization.
 - Losses follow scikit-learn's ``LOSS_FUNCTIONS`` (with ``sample_weight`` as
   weights of the average) plus ``0.5 * alpha * sum(W ** 2) / sum(weights)``
   (and ``l1 * sum(|W|) / sum(weights)`` when ``l1`` is given); gradients are
@@ -30,6 +33,16 @@ class Backend:
     """
 
     name = None
+    # Whether the epoch kernels implement batch normalization.
+    batch_norm = False
+
+    def check_supported(self, net):
+        """Raise a ValueError naming what of ``net`` this backend cannot train."""
+        if net.has_batch_norm and not self.batch_norm:
+            raise ValueError(
+                f"backend={self.name!r} does not support batch_norm yet; use "
+                "backend='cython' or 'numpy', or batch_norm=False."
+            )
 
     def fit_scope(self, net, rows):
         """Context held around a whole fit (every epoch, or every L-BFGS call).
@@ -91,7 +104,7 @@ class Backend:
         raise NotImplementedError
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None):
+              dropout=None, bn_momentum=0.99):
         """One pass of mini-batch training over ``data``, updating ``theta`` in place.
 
         Parameters
@@ -116,6 +129,10 @@ class Backend:
             that fixes every mask (``fastnn._dropout`` defines the masks, the
             same in every backend). The row at position ``p`` of the
             visiting order is masked by its position, not by its sample.
+        bn_momentum : float, default=0.99
+            Momentum of the running statistics of the batch-normalized layers
+            (``fastnn._batch_norm``), which the epoch updates in ``theta``
+            after each batch. Unused when ``net`` has no batch normalization.
 
         Returns
         -------

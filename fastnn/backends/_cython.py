@@ -16,16 +16,23 @@ def _n_threads(net, rows):
     return n_threads_for(_mlp.max_threads(), rows, net.n_weights)
 
 
+def _train_threads(net, rows):
+    # Batch statistics span the whole batch: with batch norm a batch is not
+    # split by rows, and BLAS keeps its own threads for the GEMMs.
+    return 1 if net.has_batch_norm else _n_threads(net, rows)
+
+
 class CythonBackend(Backend):
     """Cython + BLAS kernels; a whole epoch per call, without the GIL."""
 
     name = "cython"
+    batch_norm = True
 
     def fit_scope(self, net, rows):
         # BLAS threads woken between our calls (by scipy's L-BFGS-B, early
         # stopping's scoring, ...) keep spinning on our cores: hold BLAS at one
         # thread for the whole fit, not just inside each call.
-        return single_threaded_blas(_n_threads(net, rows))
+        return single_threaded_blas(_train_threads(net, rows))
 
     def forward(self, net, theta, X):
         n = X.shape[0]
@@ -48,15 +55,16 @@ class CythonBackend(Backend):
             )
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None):
+              dropout=None, bn_momentum=0.99):
+        self.check_supported(net)
         dtype = theta.dtype
         rows = min(batch_size, data.n_samples)
-        n_threads = _n_threads(net, rows)
+        n_threads = _train_threads(net, rows)
         dropping = dropout is not None
         key = (rows, theta.shape[0], dtype.str, n_threads, dropping)
         if cache.get("key") != key:
             size = _mlp.workspace_size(net.units, net.activation_codes, rows, True, n_threads,
-                                       theta.shape[0], dropping)
+                                       theta.shape[0], dropping, net.has_batch_norm)
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)
@@ -71,6 +79,8 @@ class CythonBackend(Backend):
                     float(alpha), float(l1), optimizer.code, optimizer.hyper(), state_1,
                     state_2, step, cache["grad"], cache["work"], n_threads,
                     dropout.rates if dropping else None, dropout.key if dropping else 0,
+                    net.bn_offsets if net.has_batch_norm else None, net.bn_epsilon,
+                    float(bn_momentum),
                 )
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.

@@ -36,6 +36,12 @@ def _n_threads(net, rows):
     return n_threads_for(numba.get_num_threads(), rows, net.n_weights)
 
 
+def _train_threads(net, rows):
+    # Batch statistics span the whole batch: with batch norm a batch is not
+    # split by rows, and BLAS keeps its own threads for the GEMMs.
+    return 1 if net.has_batch_norm else _n_threads(net, rows)
+
+
 def _train_args(net, data):
     # Input, targets, weights, then the network.
     eps = float(np.finfo(data.dtype).eps)
@@ -46,13 +52,14 @@ class NumbaBackend(Backend):
     """Numba ``njit`` kernels; a whole epoch per call, without the GIL."""
 
     name = "numba"
+    batch_norm = True
 
     def __init__(self):
         _kernels()  # fail here, with numba's ImportError, if numba is missing
 
     def fit_scope(self, net, rows):
         # As for Cython: BLAS stays on one thread for the whole fit while ours run.
-        return single_threaded_blas(_n_threads(net, rows))
+        return single_threaded_blas(_train_threads(net, rows))
 
     def forward(self, net, theta, X):
         K = _kernels()
@@ -77,17 +84,17 @@ class NumbaBackend(Backend):
                                n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None):
+              dropout=None, bn_momentum=0.99):
         K = _kernels()
         rows = min(batch_size, data.n_samples)
-        n_threads = _n_threads(net, rows)
+        n_threads = _train_threads(net, rows)
         gather = order is not None and not isinstance(data.X, CSRInput)
         drop = _NO_DROPOUT if dropout is None else dropout.rates
         key = (rows, theta.shape[0], theta.dtype.str, gather, n_threads, dropout is None)
         if cache.get("key") != key:
             cache["key"] = key
             size = K.workspace_size(net.units, net.activation_codes, rows, gather, n_threads,
-                                    drop)
+                                    drop, net.has_batch_norm)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
@@ -100,6 +107,8 @@ class NumbaBackend(Backend):
                 NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
                 cache["work"], n_threads, drop, 0 if dropout is None else dropout.key,
+                net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,
+                float(bn_momentum),
             )
         optimizer.set_counters(step)
         optimizer.record_rate(rate)

@@ -90,10 +90,73 @@ def _drop_units(A, rate, key, pos0, offset):
 
 
 @_jit
-def _block_size(units, max_batch, gather, keep):
+def _block_size(units, max_batch, gather, keep, norm):
     # Outputs and deltas of every layer for max_batch rows, pre-activations
-    # if kept, then gathered rows.
-    return max_batch * ((3 if keep else 2) * _act_size(units) + (units[0] if gather else 0))
+    # if kept, normalized products with batch norm, then gathered rows.
+    return max_batch * ((2 + keep + norm) * _act_size(units) + (units[0] if gather else 0))
+
+
+@_jit
+def _normalized(bn_off, l):
+    # Whether layer l has batch normalization (bn_off empty: no layer has).
+    return bn_off.shape[0] > 0 and bn_off[l + 1] > bn_off[l]
+
+
+@_jit
+def _bn_forward(Z, xhat, mean, inv_std, gamma, run_mean, run_var, eps, momentum):
+    """Normalize ``Z`` over its rows in place to ``gamma * xhat``, keeping ``xhat``.
+
+    Mean and biased variance summed in float64 (two passes) into ``mean``
+    and ``inv_std`` (``1 / sqrt(var + eps)``); the running statistics move
+    by ``momentum`` (``fastnn._batch_norm``; the twin of ``src/_batch_norm.pxd``).
+    """
+    nb, n = Z.shape
+    dt = Z.dtype.type
+    keep, take = dt(momentum), dt(1.0 - momentum)
+    mean[:] = 0.0
+    inv_std[:] = 0.0
+    for r in range(nb):
+        for j in range(n):
+            mean[j] += Z[r, j]
+    for j in range(n):
+        mean[j] /= nb
+    for r in range(nb):
+        for j in range(n):
+            d = Z[r, j] - mean[j]
+            inv_std[j] += d * d
+    for j in range(n):
+        var = inv_std[j] / nb
+        run_mean[j] = keep * run_mean[j] + take * dt(mean[j])
+        run_var[j] = keep * run_var[j] + take * dt(var)
+        inv_std[j] = 1.0 / np.sqrt(var + eps)
+    for r in range(nb):
+        for j in range(n):
+            x = (Z[r, j] - dt(mean[j])) * dt(inv_std[j])
+            xhat[r, j] = x
+            Z[r, j] = gamma[j] * x
+
+
+@_jit
+def _bn_backward(D, xhat, inv_std, gamma, d_beta, g_block, acc):
+    """Turn ``D`` = dL/dy into dL/d(x @ W) in place; dL/dgamma (then zeros
+    for the running statistics) into the layer's gradient block ``g_block``.
+    ``d_beta`` holds the column sums of ``D``; ``acc`` is float64 scratch."""
+    nb, n = D.shape
+    dt = D.dtype.type
+    acc[:] = 0.0
+    for r in range(nb):
+        for j in range(n):
+            acc[j] += D[r, j] * xhat[r, j]
+    for j in range(n):
+        g_block[j] = dt(acc[j])
+        g_block[n + j] = 0
+        g_block[2 * n + j] = 0
+    # In D's precision throughout, as the reference computes it.
+    m = dt(nb)
+    for r in range(nb):
+        for j in range(n):
+            c = gamma[j] * dt(inv_std[j])
+            D[r, j] = c * (D[r, j] - d_beta[j] / m - xhat[r, j] * (g_block[j] / m))
 
 
 @_jit
@@ -243,16 +306,22 @@ def _sparse_first_layer(Xv, Xi, Xp, rows, start, W, Z):
 
 @_jit
 def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-             bias_off, buf, pres, xbuf, max_batch, drop, key):
+             bias_off, buf, pres, xbuf, max_batch, drop, key, bn):
     """Fill every layer's output block for a batch; return the dense input used.
 
     ``pres`` (laid out like ``buf``), unless empty, receives what each
     layer's derivative reads where the outputs cannot serve: the
     pre-activations of gelu and swish, the outputs before the mask of the
     layers with dropout (rates ``drop``, empty for none; row ``r`` of the
-    batch is row ``start + r`` of the epoch). For sparse input the returned
-    array is an empty placeholder.
+    batch is row ``start + r`` of the epoch). ``bn`` is batch norm's
+    ``(bn_off, xhats, stats, eps, momentum)``: block starts in ``theta``
+    (empty: no batch norm), the normalized products (laid out like ``buf``),
+    float64 scratch for each unit's batch mean and inverse deviation
+    (``2 * act_size``), epsilon and the running statistics' momentum. For
+    sparse input the returned array is an empty placeholder.
     """
+    bn_off, xhats, bn_stats, bn_eps, bn_momentum = bn
+    act_size = _act_size(units)
     sparse = Xp.shape[0] > 0
     if sparse:
         xin = xbuf[:0].reshape(0, nf)
@@ -271,6 +340,13 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coe
             Z = _block(buf, max_batch, units, l, nb)
             np.dot(A, _weights(theta, units, coef_off, l), Z)
         kept = _block(pres, max_batch, units, l, nb) if pres.shape[0] > 0 else Z[:0]
+        if _normalized(bn_off, l):
+            n = units[l + 1]
+            u = _unit_offset(units, l)
+            g = theta[bn_off[l] : bn_off[l + 1]]
+            _bn_forward(Z, _block(xhats, max_batch, units, l, nb), bn_stats[u : u + n],
+                        bn_stats[act_size + u : act_size + u + n], g[:n], g[n : 2 * n],
+                        g[2 * n :], bn_eps, bn_momentum)
         _bias_activation(Z, theta[bias_off[l] : bias_off[l] + units[l + 1]], acts[l],
                          act_param[l], kept if derivative_from_input(acts[l]) else Z[:0])
         if drop.shape[0] > 0 and l < acts.shape[0] - 1 and drop[l] > 0:
@@ -291,22 +367,30 @@ def _column_sums(D, out):
 
 @_jit
 def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
-                   coef_off, bias_off, loss, eps, grad, work, max_batch, drop, key):
+                   coef_off, bias_off, loss, eps, grad, work, max_batch, drop, key, bn):
     """Summed loss of a batch and its summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (``_finish_step``). Returns the weighted
-    sum of per-sample losses and the sum of the weights.
+    sum of per-sample losses and the sum of the weights. With batch norm
+    (``bn``, see ``_forward``; its xhats are placed here) the rows must be
+    the whole batch.
     """
     L = acts.shape[0]
-    # Outputs, deltas, pre-activations (if kept), then gathered rows.
-    size = _act_size(units) * max_batch
+    bn_off, _, bn_stats, bn_eps, bn_momentum = bn
+    act_size = _act_size(units)
+    # Outputs, deltas, pre-activations (if kept), normalized products (with
+    # batch norm), then gathered rows.
+    size = act_size * max_batch
     n_pre = size if _keeps(acts, drop) else 0
+    n_norm = size if bn_off.shape[0] > 0 else 0
     outs = work[:size]
     deltas = work[size : 2 * size]
     pres = work[2 * size : 2 * size + n_pre]
-    xbuf = work[2 * size + n_pre :]
+    xhats = work[2 * size + n_pre : 2 * size + n_pre + n_norm]
+    xbuf = work[2 * size + n_pre + n_norm :]
     xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, outs, pres, xbuf, max_batch, drop, key)
+                   bias_off, outs, pres, xbuf, max_batch, drop, key,
+                   (bn_off, xhats, bn_stats, bn_eps, bn_momentum))
 
     # Output layer: loss and delta = (prediction - target) * weight.
     P = _block(outs, max_batch, units, L - 1, nb)
@@ -326,6 +410,17 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
 
     for l in range(L - 1, -1, -1):
         gW = _weights(grad, units, coef_off, l)
+        gb = grad[bias_off[l] : bias_off[l] + units[l + 1]]
+        _column_sums(D, gb)
+        if _normalized(bn_off, l):
+            # D becomes dL/d(x @ W); the bias sums above are dL/dbeta. The
+            # layer's batch means, no longer needed, serve as scratch.
+            n = units[l + 1]
+            u = _unit_offset(units, l)
+            _bn_backward(D, _block(xhats, max_batch, units, l, nb),
+                         bn_stats[act_size + u : act_size + u + n],
+                         theta[bn_off[l] : bn_off[l] + n], gb,
+                         grad[bn_off[l] : bn_off[l + 1]], bn_stats[u : u + n])
         if l == 0:
             if Xp.shape[0] > 0:
                 # gW = X_batch.T @ D with X_batch sparse: scatter the rows of D.
@@ -342,7 +437,6 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
                 np.dot(xin.T, D, gW)
         else:
             np.dot(_block(outs, max_batch, units, l - 1, nb).T, D, gW)
-        _column_sums(D, grad[bias_off[l] : bias_off[l] + units[l + 1]])
         if l > 0:
             # D_prev = (D @ W.T) * act'(A_prev)
             D_prev = _block(deltas, max_batch, units, l - 1, nb)
@@ -491,25 +585,26 @@ def _slice_start(k, n_threads, n):
 
 
 @_jit
-def _thread_work(units, max_batch, gather, n_threads, keep):
+def _thread_work(units, max_batch, gather, n_threads, keep, norm):
     # One thread's block of the workspace (its rows' outputs, deltas, gathered rows).
-    return _block_size(units, _ceil_div(max_batch, n_threads), gather, keep)
+    return _block_size(units, _ceil_div(max_batch, n_threads), gather, keep, norm)
 
 
 @_jit
-def workspace_size(units, acts, max_batch, gather, n_threads, drop):
+def workspace_size(units, acts, max_batch, gather, n_threads, drop, batch_norm=False):
     """Elements of ``work`` for ``n_threads`` threads sharing each batch by rows.
 
     Every thread holds its rows' outputs and deltas (what derivatives read
     when the outputs cannot serve, with the activations ``acts`` and dropout
-    rates ``drop``; gathered rows), and every thread but the first its own
-    gradient.
+    rates ``drop``; normalized products, with ``batch_norm``; gathered
+    rows), and every thread but the first its own gradient (batch norm runs
+    on one thread: none).
     """
     n_params = 0
     for l in range(units.shape[0] - 1):
         n_params += (units[l] + 1) * units[l + 1]
     keep = _keeps(acts, drop)
-    return (n_threads * _thread_work(units, max_batch, gather, n_threads, keep)
+    return (n_threads * _thread_work(units, max_batch, gather, n_threads, keep, batch_norm)
             + (n_threads - 1) * n_params)
 
 
@@ -521,7 +616,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     n_params = theta.shape[0]
     n_coef = coef_off[acts.shape[0]]
     per_max = _ceil_div(max_batch, T)
-    tw = _thread_work(units, max_batch, gather, T, _keeps(acts, drop))
+    tw = _thread_work(units, max_batch, gather, T, _keeps(acts, drop), False)
     parts = work[T * tw : T * tw + (T - 1) * n_params]
     per = _ceil_div(nb, T)
     n_parts = _ceil_div(nb, per)
@@ -534,7 +629,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
                 acts, act_param, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw],
-                per_max, drop, key)
+                per_max, drop, key, _no_batch_norm(theta))
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -552,9 +647,15 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
 
 
 @_jit
+def _no_batch_norm(theta):
+    # The bn argument of a pass without batch normalization.
+    return (np.empty(0, np.intp), theta[:0], np.empty(0), 0.0, 0.0)
+
+
+@_jit
 def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
                 bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, n_threads,
-                solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key):
+                solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key, bn):
     """Gradient of one batch, split by rows between threads, then the update.
 
     Thread ``k`` takes rows ``[k * per, (k + 1) * per)`` into its own
@@ -564,12 +665,13 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
     computes it. With one thread no parallel region is entered.
     ``stats`` is scratch of shape ``(n_threads, 4)``; ``var_sq``, of shape
     ``(n_threads, n_variables)``, that of clipping (variable starts ``bounds``).
-    ``drop`` and ``key`` are dropout's rates (empty: none) and stream.
+    ``drop`` and ``key`` are dropout's rates (empty: none) and stream;
+    ``bn`` batch norm's arguments (``_forward``), which need one thread.
     """
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
             Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-            bias_off, loss, eps, grad, work, max_batch, drop, key)
+            bias_off, loss, eps, grad, work, max_batch, drop, key, bn)
         n_coef = coef_off[acts.shape[0]]
         l2, l1_sum = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], n_coef, alpha,
                                   l1, sw_sum, solver, sc, hyper, state_1, state_2, bounds,
@@ -601,12 +703,14 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
 @_jit
 def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
           rows, batch_size, alpha, l1, solver, hyper, state_1, state_2, step, grad, work,
-          n_threads, drop, key):
+          n_threads, drop, key, bn_off, bn_eps, bn_momentum):
     """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
 
     Returns the sum over batches of (batch loss x batch length), and the
     step size of the last update (bias-corrected for adam and adamw).
-    ``step`` holds the step count and nadam's momentum product.
+    ``step`` holds the step count and nadam's momentum product. ``bn_off``
+    (empty: none) places the batch-norm blocks in ``theta``; with any,
+    ``n_threads`` must be 1 and ``work`` sized for batch norm.
     """
     n = Y.shape[0]
     bs = min(batch_size, n)
@@ -617,9 +721,13 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
     sc[0] = hyper[0]
     acc = 0.0
     stats = np.zeros((n_threads, 4))
-    # Clipping's variables: weight matrices, then bias vectors.
-    bounds = np.concatenate((coef_off, bias_off[1:]))
+    # Clipping's variables: weight matrices, bias vectors, then batch-norm
+    # blocks (whose norm is gamma's: the running statistics' gradient is 0).
+    bounds = np.unique(np.concatenate((coef_off, bias_off[1:], bn_off[1:])))
     var_sq = np.zeros((n_threads, bounds.shape[0] - 1))
+    bn = (bn_off, work[:0], np.zeros(2 * _act_size(units)), bn_eps, bn_momentum)
+    if bn_off.shape[0] > 0 and bn_off[-1] > bn_off[0] and n_threads != 1:
+        raise ValueError("batch normalization needs n_threads=1")
     start = 0
     while start < n:
         nb = min(bs, n - start)
@@ -631,7 +739,7 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
                                 act_param,
                                 coef_off, bias_off, loss, eps, alpha, l1, grad, work, bs, gather,
                                 n_threads, solver, sc, hyper, state_1, state_2, stats, bounds,
-                                var_sq, drop, key)
+                                var_sq, drop, key, bn)
         step[0] = t
         step[1] = mu_product
         start += nb
@@ -648,7 +756,7 @@ def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bi
                        coef_off, bias_off, loss, eps, alpha, l1, grad, work, n, False, n_threads,
                        -1, np.zeros(3), np.zeros(9), grad[:0], grad[:0],
                        np.zeros((n_threads, 4)), coef_off[:0], np.zeros((n_threads, 0)),
-                       np.zeros(0), 0)
+                       np.zeros(0), 0, _no_batch_norm(theta))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -661,7 +769,7 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, o
     """
     n = out.shape[0]
     L = acts.shape[0]
-    size = _block_size(units, chunk, False, False)
+    size = _block_size(units, chunk, False, False, False)
     work = np.empty(n_threads * size, dtype=theta.dtype)
     no_rows = np.empty(0, np.intp)
     n_chunks = _ceil_div(n, chunk)
@@ -672,6 +780,7 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, o
             start = c * chunk
             nb = min(chunk, n - start)
             _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, acts, act_param, coef_off,
-                     bias_off, w, w[:0], w[:0], chunk, np.zeros(0), 0)
+                     bias_off, w, w[:0], w[:0], chunk, np.zeros(0), 0,
+                     _no_batch_norm(theta))
             out[start : start + nb] = _block(w, chunk, units, L - 1, nb)
     return out

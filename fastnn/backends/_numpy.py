@@ -98,40 +98,75 @@ def penalty_loss(coefs, alpha, l1, sw_sum):
     return loss
 
 
+def _normalize(Z, gamma, eps):
+    """Batch normalization of ``Z`` over its rows, before the shift.
+
+    Returns ``gamma * xhat`` and what the backward pass and the running
+    statistics need: ``xhat``, ``1 / sqrt(var + eps)``, the mean and the
+    (biased) variance. The statistics are computed in float64, then cast.
+    """
+    dtype = Z.dtype
+    Z64 = Z.astype(np.float64)
+    mean = Z64.mean(axis=0)
+    var = ((Z64 - mean) ** 2).mean(axis=0)
+    inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype)
+    xhat = (Z - mean.astype(dtype)) * inv_std
+    return gamma * xhat, (xhat, inv_std, mean.astype(dtype), var.astype(dtype))
+
+
 def _forward_layers(net, theta, X, masks=None):
     """Pre-activations, outputs and derivative inputs of every layer.
 
     ``outputs[0]`` is the input. ``masks`` (one per layer, None for none)
     multiplies a layer's outputs (inverted dropout); ``kept[i]`` is what
-    layer i's derivative reads: its outputs before the mask.
+    layer i's derivative reads: its outputs before the mask. Batch-normalized
+    layers use the batch's statistics (training mode); ``norms[i]`` holds
+    layer i's ``_normalize`` results (None for the other layers).
     """
     coefs, intercepts = net.views(theta)
+    scales = net.batch_norm_views(theta)[0]
     if isinstance(X, CSRInput):
         X = X.to_scipy()
     if masks is None:
         masks = [None] * len(net.layers)
-    outputs, pres, kept = [X], [None], [None]
-    for layer, W, b, mask in zip(net.layers, coefs, intercepts, masks):
-        pres.append(outputs[-1] @ W + b)
+    outputs, pres, kept, norms = [X], [None], [None], [None]
+    for layer, W, b, mask, gamma in zip(net.layers, coefs, intercepts, masks, scales):
+        if layer.batch_norm:
+            Z, norm = _normalize(outputs[-1] @ W, gamma, float(net.bn_epsilon))
+            pres.append(Z + b)
+            norms.append(norm)
+        else:
+            pres.append(outputs[-1] @ W + b)
+            norms.append(None)
         kept.append(_activate(layer.activation, pres[-1], layer.param))
         outputs.append(kept[-1] if mask is None else kept[-1] * mask)
-    return pres, outputs, kept
+    return pres, outputs, kept, norms
 
 
 def forward_all(net, theta, X):
-    """Outputs of every layer, input first (the list has n_layers + 1 arrays)."""
+    """Outputs of every layer, input first (the list has n_layers + 1 arrays).
+
+    Batch-normalized layers use the statistics of the rows of ``X``.
+    """
     return _forward_layers(net, theta, X)[1]
 
 
-def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None):
+def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None,
+                      batch_stats=None):
     """Loss of one batch and its gradient as a flat array like ``theta``.
 
     The L1 term's subgradient at a zero weight is 0. ``masks`` are dropout's
     factors of each layer's outputs (``fastnn._dropout.Dropout.masks``),
-    fixed for the batch.
+    fixed for the batch. Batch-normalized layers normalize over the rows of
+    ``X``; their running statistics get gradient 0, and ``batch_stats``, if
+    a list, receives each layer's ``(mean, var)`` of the batch (None for the
+    other layers).
     """
     coefs, _ = net.views(theta)
-    pres, outputs, kept = _forward_layers(net, theta, X, masks)
+    scales = net.batch_norm_views(theta)[0]
+    pres, outputs, kept, norms = _forward_layers(net, theta, X, masks)
+    if batch_stats is not None:
+        batch_stats.extend(None if norm is None else norm[2:] for norm in norms[1:])
     n = X.shape[0]
     sw_sum = n if sample_weight is None else sample_weight.sum()
     loss = batch_loss(net.loss, Y, outputs[-1], sample_weight)
@@ -139,6 +174,7 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
 
     grad = np.zeros_like(theta)
     grad_coefs, grad_intercepts = net.views(grad)
+    grad_scales = net.batch_norm_views(grad)[0]
     # With the canonical output activation, dL/dz of the output is P - Y.
     delta = outputs[-1] - Y
     if sample_weight is not None:
@@ -147,8 +183,16 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
         penalty = alpha * coefs[i]
         if l1:
             penalty = penalty + l1 * np.sign(coefs[i])
-        grad_coefs[i][...] = (outputs[i].T @ delta + penalty) / sw_sum
         grad_intercepts[i][...] = delta.sum(axis=0) / sw_sum
+        if norms[i + 1] is not None:
+            # Through the normalization: dL/dgamma, then dL/d(x @ W).
+            xhat, inv_std = norms[i + 1][:2]
+            d_gamma = (delta * xhat).sum(axis=0)
+            grad_scales[i][...] = d_gamma / sw_sum
+            delta = (scales[i] * inv_std) * (
+                delta - delta.sum(axis=0) / n - xhat * (d_gamma / n)
+            )
+        grad_coefs[i][...] = (outputs[i].T @ delta + penalty) / sw_sum
         if i > 0:
             layer = net.layers[i - 1]
             delta = delta @ coefs[i].T
@@ -158,13 +202,24 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
     return loss, grad
 
 
+def update_running_stats(net, theta, batch_stats, momentum):
+    """Move the running statistics in ``theta`` towards a batch's (Keras' rule)."""
+    _, means, variances = net.batch_norm_views(theta)
+    for mean, var, stats in zip(means, variances, batch_stats):
+        if stats is not None:
+            mean[...] = momentum * mean + (1 - momentum) * stats[0]
+            var[...] = momentum * var + (1 - momentum) * stats[1]
+
+
 def clip_by_norm(net, grad, clipnorm):
-    """Keras' ``clipnorm``: scale each weight matrix's and bias vector's gradient
-    to an L2 norm of at most ``clipnorm`` (in place; 0 or None: no clipping)."""
+    """Keras' ``clipnorm``: scale each weight matrix's, bias vector's and
+    batch-norm scale's gradient to an L2 norm of at most ``clipnorm`` (in
+    place; 0 or None: no clipping)."""
     if not clipnorm:
         return
     coefs, intercepts = net.views(grad)
-    for g in (*coefs, *intercepts):
+    scales = [g for g in net.batch_norm_views(grad)[0] if g is not None]
+    for g in (*coefs, *intercepts, *scales):
         norm = float(np.sqrt(np.sum(g.astype(np.float64) ** 2)))
         if norm > clipnorm:
             g *= g.dtype.type(clipnorm / norm)
@@ -218,6 +273,7 @@ class NumpyBackend(Backend):
     """Reference implementation in NumPy (``backend="numpy"``)."""
 
     name = "numpy"
+    batch_norm = True
 
     def forward(self, net, theta, X):
         return np.asarray(forward_all(net, theta, X)[-1])
@@ -228,7 +284,7 @@ class NumpyBackend(Backend):
         return loss
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None):
+              dropout=None, bn_momentum=0.99):
         n = data.n_samples
         X = data.X.to_scipy() if isinstance(data.X, CSRInput) else data.X
         if order is None:
@@ -241,8 +297,10 @@ class NumpyBackend(Backend):
             masks = None
             if dropout is not None:
                 masks = dropout.masks(net, np.arange(start, start + len(idx)), theta.dtype)
+            batch_stats = []
             loss, grad = loss_and_gradient(net, theta, X[idx], data.Y[idx], sw, alpha, l1,
-                                           masks)
+                                           masks, batch_stats)
+            update_running_stats(net, theta, batch_stats, bn_momentum)
             accumulated += loss * len(idx)
             clip_by_norm(net, grad, optimizer.clipnorm)
             optimizer.record_rate(optimizer_step(optimizer, theta, grad, n_coef))
