@@ -19,7 +19,7 @@ from test_backends import (  # noqa: F401  (n_threads: a fixture)
     TOL, _optimizer, assert_trains_like_reference, make_problem, n_threads,
 )
 
-# Backends whose epoch implements batch normalization.
+# The CPU backends with compiled epochs (CUDA's: tests/test_cuda.py).
 BN_BACKENDS = ["cython", "numba"]
 
 

@@ -160,6 +160,25 @@ def test_epoch_with_dropout_matches_reference(tiny, dtype, hidden):
                                  lr_rel=1e-6, dropouts=dropouts)
 
 
+@pytest.mark.parametrize("dtype,hidden,batch_norm,shuffle", [
+    (np.float32, "tanh", (True, True), True),
+    (np.float64, ["gelu", "relu"], (True, False), False),
+])
+def test_epoch_with_batch_norm_matches_reference(tiny, dtype, hidden, batch_norm, shuffle):
+    # Column kernels for the batch statistics and dL/dgamma, element-wise ones
+    # for normalizing (with the activation) and for the deltas; dropout and
+    # clipping alongside in float64.
+    net, theta0, data = make_problem([6, 5, 4, 3], hidden, "log_loss", dtype, n=13,
+                                     weighted=True, batch_norm=batch_norm)
+    order = np.random.RandomState(1).permutation(13).astype(np.intp) if shuffle else None
+    extra = {}
+    if dtype == np.float64:
+        extra = dict(clipnorm=0.2, dropouts=[Dropout(np.array([0.5, 0.3, 0.0]), epoch_key(2, e))
+                                             for e in range(2)])
+    assert_trains_like_reference(tiny, net, theta0, data, order, 6, "adam", 2, dtype,
+                                 lr_rel=1e-6, bn_momentum=0.9, **extra)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimator_fit_matches_numpy_backend(small_cuda):
     rng = np.random.RandomState(0)

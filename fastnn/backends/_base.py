@@ -33,16 +33,6 @@ class Backend:
     """
 
     name = None
-    # Whether the epoch kernels implement batch normalization.
-    batch_norm = False
-
-    def check_supported(self, net):
-        """Raise a ValueError naming what of ``net`` this backend cannot train."""
-        if net.has_batch_norm and not self.batch_norm:
-            raise ValueError(
-                f"backend={self.name!r} does not support batch_norm yet; use "
-                "backend='cython' or 'numpy', or batch_norm=False."
-            )
 
     def fit_scope(self, net, rows):
         """Context held around a whole fit (every epoch, or every L-BFGS call).

@@ -81,6 +81,13 @@ class _Workspace:
         # serve: pre-activations, or outputs before dropout's mask.
         keep = net.keeps_input or dropout
         self.pres = cuda.device_array(self.offs[-1] if keep else 0, dtype)
+        # Batch norm: the normalized products, and each unit's batch mean
+        # and 1 / sqrt(var + eps).
+        norm = net.has_batch_norm
+        self.xhats = cuda.device_array(self.offs[-1] if norm else 0, dtype)
+        n_units = int(sum(net.units[1:]))
+        self.bn_mean = cuda.device_array(n_units if norm else 0, dtype)
+        self.bn_inv = cuda.device_array(n_units if norm else 0, dtype)
         self.xbuf = cuda.device_array(max_batch * n_features, dtype)
         self.row_loss = cuda.device_array(max_batch, np.float64)
         self.row_w = cuda.device_array(max_batch, np.float64)
@@ -89,13 +96,20 @@ class _Workspace:
         # One weight penalty (L2 and L1) per block of the finish_step kernel.
         self.penalty_parts = cuda.device_array(-(-n_params // tpb), np.float64)
         self.acc = cuda.device_array(1, np.float64)
-        # clipnorm's variables (weight matrices, then bias vectors) and factors.
+        # clipnorm's variables (weight matrices, bias vectors, then batch-norm
+        # blocks, whose norm is gamma's) and factors.
         coef_off, bias_off = net.offsets()
-        self.bounds = cuda.to_device(np.concatenate([coef_off, bias_off[1:]]).astype(np.intp))
+        self.bounds = cuda.to_device(
+            np.unique(np.concatenate([coef_off, bias_off[1:], net.bn_offsets[1:]])).astype(np.intp))
         self.scales = cuda.device_array(self.bounds.shape[0] - 1, dtype)
 
     def layer(self, buf, l, nb, n_out):
         return buf[self.offs[l] : self.offs[l] + nb * n_out]
+
+    def units(self, buf, l, n_out):
+        # Layer l's entries of a buffer with one entry per unit.
+        u = self.offs[l] // self.max_batch
+        return buf[u : u + n_out]
 
 
 class CudaBackend(Backend):
@@ -149,12 +163,16 @@ class CudaBackend(Backend):
         tpb = self.config.tpb
         kernel[self._k.blocks(n, tpb), tpb](*args)
 
-    def _forward(self, net, d_theta, d_in, nb, ws, dtype, train=False, dropout=None, start=0):
+    def _forward(self, net, d_theta, d_in, nb, ws, dtype, train=False, dropout=None, start=0,
+                 bn_momentum=0.99):
         # Every layer's output for nb rows into ws.outs (softmax left to the caller);
         # in training, what a derivative reads into ws.pres where the outputs
         # cannot serve (pre-activations; outputs before dropout's mask, the
-        # batch being rows start, start + 1, ... of the epoch).
+        # batch being rows start, start + 1, ... of the epoch). Batch-normalized
+        # layers (training only) keep their normalized products in ws.xhats
+        # and move their running statistics in d_theta.
         coef_off, bias_off = net.offsets()
+        dt = np.dtype(dtype).type
         units, codes = net.units, net.activation_codes
         a_in = d_in
         for l in range(len(codes)):
@@ -165,8 +183,19 @@ class CudaBackend(Backend):
             epi, pre = self._k.EPI_BIAS_ACT, None
             if train and net.layers[l].activation in DERIVATIVE_FROM_INPUT:
                 epi, pre = self._k.EPI_BIAS_ACT_KEEP, ws.layer(ws.pres, l, nb, n_out)
-            self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
-                       epi, b, pre, int(codes[l]), net.layers[l].param)
+            if net.layers[l].batch_norm:
+                self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out)
+                g = d_theta[net.bn_offsets[l] : net.bn_offsets[l + 1]]
+                mean, inv = ws.units(ws.bn_mean, l, n_out), ws.units(ws.bn_inv, l, n_out)
+                self._launch_1d(self._k.bn_stats, n_out, Z, nb, n_out, float(net.bn_epsilon),
+                                dt(bn_momentum), dt(1.0 - bn_momentum), mean, inv,
+                                g[n_out : 2 * n_out], g[2 * n_out :])
+                self._launch_1d(self._k.bn_apply, nb * n_out, Z, ws.layer(ws.xhats, l, nb, n_out),
+                                mean, inv, g[:n_out], b, Z[:0] if pre is None else pre, nb,
+                                n_out, int(codes[l]), net.layers[l].param)
+            else:
+                self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
+                           epi, b, pre, int(codes[l]), net.layers[l].param)
             rate = 0.0 if dropout is None else float(dropout.rates[l])
             if rate > 0:
                 kept = Z[:0] if pre is not None else ws.layer(ws.pres, l, nb, n_out)
@@ -177,14 +206,14 @@ class CudaBackend(Backend):
         return a_in
 
     def _loss_grad(self, net, d_theta, d_in, d_Y, d_sw, d_rows, start, nb, ws, dtype,
-                   dropout=None):
+                   dropout=None, bn_momentum=0.99):
         # Forward, output rows, backward: raw summed gradient in ws.grad, sums in ws.sums.
         k = self._k
         units, codes = net.units, net.activation_codes
         coef_off, bias_off = net.offsets()
         L = len(codes)
         n_out = int(units[-1])
-        P = self._forward(net, d_theta, d_in, nb, ws, dtype, True, dropout, start)
+        P = self._forward(net, d_theta, d_in, nb, ws, dtype, True, dropout, start, bn_momentum)
         D = ws.layer(ws.deltas, L - 1, nb, n_out)
         eps = float(np.finfo(dtype).eps)
         self._launch_1d(k.output_rows, nb, P, n_out, bool(codes[-1] == k.SOFTMAX), d_Y, d_sw,
@@ -195,9 +224,17 @@ class CudaBackend(Backend):
             n_in, n_cur = int(units[l]), int(units[l + 1])
             a_in = d_in if l == 0 else ws.layer(ws.outs, l - 1, nb, n_in)
             gW = ws.grad[coef_off[l] : coef_off[l + 1]]
-            self._gemm(dtype, n_in, n_cur, nb, a_in, n_in, True, D, n_cur, False, gW, n_cur)
             gb = ws.grad[bias_off[l] : bias_off[l] + n_cur]
             self._launch_1d(k.column_sums, n_cur, D, nb, n_cur, gb)
+            if net.layers[l].batch_norm:
+                # D becomes dL/d(x @ W); the bias sums above are dL/dbeta.
+                lo, hi = net.bn_offsets[l], net.bn_offsets[l + 1]
+                xhat = ws.layer(ws.xhats, l, nb, n_cur)
+                self._launch_1d(k.bn_grad, n_cur, D, xhat, nb, n_cur, ws.grad[lo:hi])
+                self._launch_1d(k.bn_backward, nb * n_cur, D, xhat, ws.units(ws.bn_inv, l, n_cur),
+                                d_theta[lo : lo + n_cur], gb, ws.grad[lo : lo + n_cur], nb,
+                                n_cur, np.dtype(dtype).type(nb))
+            self._gemm(dtype, n_in, n_cur, nb, a_in, n_in, True, D, n_cur, False, gW, n_cur)
             if l > 0:
                 W = d_theta[coef_off[l] : coef_off[l + 1]]
                 D_prev = ws.layer(ws.deltas, l - 1, nb, n_in)
@@ -302,7 +339,6 @@ class CudaBackend(Backend):
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
               dropout=None, bn_momentum=0.99):
-        self.check_supported(net)
         self._check_input(data.X)
         cuda, k = self._cuda, self._k
         n, nf = data.X.shape
@@ -335,7 +371,7 @@ class CudaBackend(Backend):
                 else:
                     x_in = d_X[start * nf : (start + nb) * nf]
                 self._loss_grad(net, d_theta, x_in, d_Y, d_sw, d_rows, start, nb, ws, dtype,
-                                dropout)
+                                dropout, bn_momentum)
                 if optimizer.code != _scalar.SGD:
                     t += 1
                     *sc, mu_product = _scalar.step_scalars(

@@ -267,6 +267,76 @@ def column_sums(D, nb, n, out):
         out[j] = s
 
 
+@cuda.jit
+def bn_stats(Z, nb, n, eps, keep, take, mean, inv_std, run_mean, run_var):
+    """Batch normalization's statistics of the ``nb x n`` block ``Z``, one
+    thread per column (``fastnn._batch_norm``; twin of ``src/_batch_norm.pxd``).
+
+    Mean and biased variance are summed in float64, rows in order (two
+    passes); ``mean`` and ``inv_std`` (``1 / sqrt(var + eps)``), in Z's
+    dtype, receive them, and the running statistics move by ``keep`` and
+    ``take`` (momentum and 1 - momentum, in Z's dtype).
+    """
+    j = cuda.grid(1)
+    if j < n:
+        m = 0.0
+        for r in range(nb):
+            m += Z[r * n + j]
+        m /= nb
+        q = 0.0
+        for r in range(nb):
+            d = Z[r * n + j] - m
+            q += d * d
+        var = q / nb
+        # Stored first, so the running update reads them in Z's dtype.
+        mean[j] = m
+        inv_std[j] = var
+        run_mean[j] = keep * run_mean[j] + take * mean[j]
+        run_var[j] = keep * run_var[j] + take * inv_std[j]
+        inv_std[j] = 1.0 / math.sqrt(var + eps)
+
+
+@cuda.jit
+def bn_apply(Z, xhat, mean, inv_std, gamma, b, pre, nb, n, code, param):
+    """Normalize, scale, shift and activate ``Z`` in place, keeping the
+    normalized values in ``xhat`` and, unless ``pre`` is empty, the
+    pre-activations in ``pre``."""
+    e = cuda.grid(1)
+    if e < nb * n:
+        j = e % n
+        x = (Z[e] - mean[j]) * inv_std[j]
+        xhat[e] = x
+        y = gamma[j] * x + b[j]
+        if pre.shape[0] > 0:
+            pre[e] = y
+        Z[e] = activate(code, y, param)
+
+
+@cuda.jit
+def bn_grad(D, xhat, nb, n, g_block):
+    """A normalized layer's gradient block, one thread per column:
+    dL/dgamma (float64 sum, rows in order), then 0 for the running statistics."""
+    j = cuda.grid(1)
+    if j < n:
+        s = 0.0
+        for r in range(nb):
+            s += D[r * n + j] * xhat[r * n + j]
+        g_block[j] = s
+        g_block[n + j] = 0
+        g_block[2 * n + j] = 0
+
+
+@cuda.jit
+def bn_backward(D, xhat, inv_std, gamma, d_beta, g_gamma, nb, n, rows):
+    """``D`` = dL/dy becomes dL/d(x @ W) in place; ``d_beta`` and ``g_gamma``
+    are the columns' sums of D and of D * xhat, ``rows`` is nb in D's dtype."""
+    e = cuda.grid(1)
+    if e < nb * n:
+        j = e % n
+        c = gamma[j] * inv_std[j]
+        D[e] = c * (D[e] - d_beta[j] / rows - xhat[e] * (g_gamma[j] / rows))
+
+
 @cuda.jit(device=True)
 def update(theta, i, g, n_coef, solver, lr, sc_1, sc_2, momentum, nesterov, beta_1, beta_2, eps,
            rho, state_1, state_2):

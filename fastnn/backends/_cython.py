@@ -26,7 +26,6 @@ class CythonBackend(Backend):
     """Cython + BLAS kernels; a whole epoch per call, without the GIL."""
 
     name = "cython"
-    batch_norm = True
 
     def fit_scope(self, net, rows):
         # BLAS threads woken between our calls (by scipy's L-BFGS-B, early
@@ -56,7 +55,6 @@ class CythonBackend(Backend):
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
               dropout=None, bn_momentum=0.99):
-        self.check_supported(net)
         dtype = theta.dtype
         rows = min(batch_size, data.n_samples)
         n_threads = _train_threads(net, rows)

@@ -52,7 +52,6 @@ class NumbaBackend(Backend):
     """Numba ``njit`` kernels; a whole epoch per call, without the GIL."""
 
     name = "numba"
-    batch_norm = True
 
     def __init__(self):
         _kernels()  # fail here, with numba's ImportError, if numba is missing

@@ -273,7 +273,6 @@ class NumpyBackend(Backend):
     """Reference implementation in NumPy (``backend="numpy"``)."""
 
     name = "numpy"
-    batch_norm = True
 
     def forward(self, net, theta, X):
         return np.asarray(forward_all(net, theta, X)[-1])
