@@ -22,6 +22,8 @@ layer affine in ``z``: ``fold`` merges it into ``W`` and ``b``, so every
 backend predicts with its plain forward pass.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from ._network import NetworkSpec
@@ -46,7 +48,8 @@ def fold(net, theta):
     """
     if not net.has_batch_norm:
         return net, theta
-    plain = NetworkSpec(tuple(_without_batch_norm(layer) for layer in net.layers), net.loss)
+    plain = NetworkSpec(tuple(replace(layer, batch_norm=False) for layer in net.layers),
+                        net.loss)
     coefs, intercepts = net.views(theta)
     coefs, intercepts = list(coefs), list(intercepts)
     for i, (gamma, mean, var) in enumerate(zip(*net.batch_norm_views(theta))):
@@ -56,10 +59,6 @@ def fold(net, theta):
         coefs[i] = coefs[i] * s
         intercepts[i] = intercepts[i] - s * mean
     return plain, plain.pack(coefs, intercepts, theta.dtype)
-
-
-def _without_batch_norm(layer):
-    return type(layer)(layer.n_in, layer.n_out, layer.activation, layer.param)
 
 
 def check_batch_norm(batch_norm, n_hidden, solver):

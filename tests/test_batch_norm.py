@@ -2,12 +2,9 @@
 that has it against the NumPy reference, and the estimators' ``batch_norm``."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn import _mlp
@@ -15,25 +12,11 @@ from fastnn._batch_norm import fold
 from fastnn._dropout import Dropout, epoch_key
 from fastnn.backends._data import input_args, net_args, weights_arg
 from fastnn.backends._numpy import _activate, loss_and_gradient
-from test_backends import (  # noqa: F401  (n_threads: a fixture)
-    TOL, _optimizer, assert_trains_like_reference, make_problem, n_threads,
-)
+from test_backends import TOL, _optimizer, assert_trains_like_reference, make_problem
+from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 
 # The CPU backends with compiled epochs (CUDA's: tests/test_cuda.py).
 BN_BACKENDS = ["cython", "numba"]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:600] / 16.0, y[:600]
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
 
 
 def _predict_with_running_stats(net, theta, X):
