@@ -58,7 +58,7 @@ def fold(net, theta):
         s = gamma.astype(np.float64) / np.sqrt(var.astype(np.float64) + net.bn_epsilon)
         coefs[i] = coefs[i] * s
         intercepts[i] = intercepts[i] - s * mean
-    return plain, plain.pack(coefs, intercepts, theta.dtype)
+    return plain, plain.pack(coefs, intercepts, theta.dtype, slopes=net.slope_views(theta))
 
 
 def check_batch_norm(batch_norm, n_hidden, solver):

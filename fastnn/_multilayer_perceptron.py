@@ -64,6 +64,9 @@ _ACTIVATION_NAMES = frozenset(HIDDEN_ACTIVATIONS) | frozenset(ACTIVATION_ALIASES
 
 # Fitted attributes of batch normalization, views into the parameter buffer.
 _BATCH_NORM_ATTRIBUTES = ("batch_norm_scales_", "batch_norm_means_", "batch_norm_variances_")
+# Every fitted per-layer list that views the parameter buffer beside
+# coefs_ and intercepts_ (one entry per hidden layer, None where unused).
+_LAYER_ATTRIBUTES = (*_BATCH_NORM_ATTRIBUTES, "prelu_slopes_")
 
 
 def _canonical_activation(name):
@@ -282,6 +285,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         Reuses ``self._theta`` while the public lists still view it; otherwise
         (after unpickling, or when a user replaced ``coefs_``) packs them anew.
         """
+        n_hidden = len(self.coefs_) - 1
+        fitted = tuple(s is not None
+                       for s in getattr(self, "prelu_slopes_", (None,) * n_hidden))
+        asked = tuple(layer.activation == "prelu" for layer in net.layers[:-1])
+        if fitted != asked:
+            # The slopes are parameters: they cannot appear or vanish on a fitted model.
+            raise ValueError(
+                f"The fitted network has learned prelu slopes on hidden layers "
+                f"{list(fitted)}, but activation asks for prelu on {list(asked)}; "
+                "activation must keep prelu where the model has it (refit without "
+                "warm_start to change it)."
+            )
         theta = getattr(self, "_theta", None)
         if theta is not None:
             # The views we handed out, held here, so identity means unchanged.
@@ -293,7 +308,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if net.has_batch_norm:
             batch_norm = tuple([*arrays, None] for arrays in (
                 self.batch_norm_scales_, self.batch_norm_means_, self.batch_norm_variances_))
-        theta = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype, batch_norm)
+        slopes = getattr(self, "prelu_slopes_", None)
+        theta = net.pack(self.coefs_, self.intercepts_, self.coefs_[0].dtype, batch_norm,
+                         None if slopes is None else [*slopes, None])
         self._set_params_from(net, theta)
         return theta
 
@@ -307,12 +324,17 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             self.batch_norm_scales_ = scales[:-1]
             self.batch_norm_means_ = means[:-1]
             self.batch_norm_variances_ = variances[:-1]
+        if net.has_prelu:
+            self.prelu_slopes_ = net.slope_views(theta)[:-1]
+        else:
+            self.__dict__.pop("prelu_slopes_", None)
         self._theta_views = self._param_arrays()
 
     def _param_arrays(self):
-        """The public parameter arrays (``coefs_``, ``intercepts_``, batch norm's)."""
+        """The public parameter arrays (``coefs_``, ``intercepts_``, batch
+        norm's, prelu's slopes)."""
         arrays = [*self.coefs_, *self.intercepts_]
-        for name in _BATCH_NORM_ATTRIBUTES:
+        for name in _LAYER_ATTRIBUTES:
             arrays.extend(a for a in getattr(self, name, ()) if a is not None)
         return tuple(arrays)
 
@@ -334,7 +356,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
                                      float(self.negative_slope), batch_norm,
                                      float(self.batch_norm_epsilon))
-        for name in _BATCH_NORM_ATTRIBUTES:
+        for name in _LAYER_ATTRIBUTES:
             self.__dict__.pop(name, None)
         if self.init == "sklearn":
             theta = sklearn_uniform_init(net, self._random_state, hidden, dtype)
@@ -447,7 +469,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             "coefs_": [c.copy() for c in self.coefs_],
             "intercepts_": [b.copy() for b in self.intercepts_],
         }
-        for name in _BATCH_NORM_ATTRIBUTES:
+        for name in _LAYER_ATTRIBUTES:
             if hasattr(self, name):
                 attributes[name] = [None if a is None else a.copy() for a in getattr(self, name)]
         return attributes
@@ -818,9 +840,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Activation of the hidden layers: one name for all, or a list with one
         name per hidden layer. scikit-learn's ``'identity'``, ``'logistic'``
         (alias ``'sigmoid'``), ``'tanh'`` and ``'relu'``, and ``'leaky_relu'``
-        (slope ``negative_slope`` below 0), ``'elu'`` (alpha 1), ``'selu'``,
-        ``'gelu'`` (exact, with erf), ``'swish'`` (alias ``'silu'``) and
-        ``'softplus'``.
+        (slope ``negative_slope`` below 0), ``'prelu'`` (a slope per unit,
+        learned, starting at ``negative_slope``; Keras' ``PReLU``), ``'elu'``
+        (alpha 1), ``'selu'``, ``'gelu'`` (exact, with erf), ``'swish'``
+        (alias ``'silu'``) and ``'softplus'``.
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, \
             default='adam'
         The solver for weight optimization. ``'lbfgs'``, ``'sgd'`` and
@@ -882,8 +905,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
         backend installed (see ``fastnn.show_backends()``).
     negative_slope : float, default=0.2
-        Slope of ``'leaky_relu'`` for negative inputs (Keras' default); not
-        negative.
+        Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
+        the initial slope of ``'prelu'``'s units; not negative.
     init : str, default='sklearn'
         Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
         (Glorot-uniform weights and biases, the same numbers for the same
@@ -996,6 +1019,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Running means of the batch-normalized layers (None for the others).
     batch_norm_variances_ : list of shape (n_layers - 2,)
         Running variances of the batch-normalized layers (None for the others).
+    prelu_slopes_ : list of shape (n_layers - 2,)
+        With ``activation='prelu'`` on some layer: each prelu layer's learned
+        slopes, one per unit (None for the other layers); views into the same
+        buffer, trained by the solver without the ``alpha``/``l1`` penalties
+        or AdamW's decay (as biases). Absent when no layer uses prelu.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -1344,9 +1372,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Activation of the hidden layers: one name for all, or a list with one
         name per hidden layer. scikit-learn's ``'identity'``, ``'logistic'``
         (alias ``'sigmoid'``), ``'tanh'`` and ``'relu'``, and ``'leaky_relu'``
-        (slope ``negative_slope`` below 0), ``'elu'`` (alpha 1), ``'selu'``,
-        ``'gelu'`` (exact, with erf), ``'swish'`` (alias ``'silu'``) and
-        ``'softplus'``.
+        (slope ``negative_slope`` below 0), ``'prelu'`` (a slope per unit,
+        learned, starting at ``negative_slope``; Keras' ``PReLU``), ``'elu'``
+        (alpha 1), ``'selu'``, ``'gelu'`` (exact, with erf), ``'swish'``
+        (alias ``'silu'``) and ``'softplus'``.
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, \
             default='adam'
         The solver for weight optimization. ``'lbfgs'``, ``'sgd'`` and
@@ -1404,8 +1433,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
         backend installed (see ``fastnn.show_backends()``).
     negative_slope : float, default=0.2
-        Slope of ``'leaky_relu'`` for negative inputs (Keras' default); not
-        negative.
+        Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
+        the initial slope of ``'prelu'``'s units; not negative.
     init : str, default='sklearn'
         Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
         (Glorot-uniform weights and biases, the same numbers for the same
@@ -1506,6 +1535,11 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Running means of the batch-normalized layers (None for the others).
     batch_norm_variances_ : list of shape (n_layers - 2,)
         Running variances of the batch-normalized layers (None for the others).
+    prelu_slopes_ : list of shape (n_layers - 2,)
+        With ``activation='prelu'`` on some layer: each prelu layer's learned
+        slopes, one per unit (None for the other layers); views into the same
+        buffer, trained by the solver without the ``alpha``/``l1`` penalties
+        or AdamW's decay (as biases). Absent when no layer uses prelu.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -9,7 +9,9 @@ each: the scale ``gamma``, then the running mean and running variance (state,
 not trained: their gradient is always 0, so no optimizer moves them, and the
 kernels update them from the batch statistics). Keeping the running
 statistics in the same buffer makes every copy of the model (best weights,
-checkpoints, callbacks' restores) carry them along.
+checkpoints, callbacks' restores) carry them along. Layers with the
+``prelu`` activation add, after those, one block each: the learned negative
+slope of every unit.
 """
 
 from dataclasses import dataclass
@@ -33,8 +35,9 @@ class DenseLayer:
     activation : str
         Name of the activation, a key of ``fastnn._registry.ACTIVATIONS``.
     param : float, default=0.0
-        The activation's parameter: the negative slope of ``leaky_relu``
-        (the other activations have none).
+        The activation's parameter: the negative slope of ``leaky_relu``, or
+        the initial slope of ``prelu``'s units (which then learn their own;
+        the other activations have none).
     batch_norm : bool, default=False
         Whether the layer normalizes ``x @ W`` over the mini-batch before the
         activation: ``act(gamma * (x @ W - mean) / sqrt(var + eps) + b)``,
@@ -82,7 +85,8 @@ class NetworkSpec:
         loss : str
             Training loss; fixes the output activation.
         negative_slope : float, default=0.0
-            Slope of ``leaky_relu`` layers for negative inputs.
+            Slope of ``leaky_relu`` layers for negative inputs, and the
+            initial slope of ``prelu`` layers.
         batch_norm : sequence of bool, default=()
             Which hidden layers normalize their batch (empty: none).
         bn_epsilon : float, default=1e-3
@@ -105,7 +109,8 @@ class NetworkSpec:
             raise ValueError(f"batch_norm needs one flag per hidden layer ({n_hidden}).")
         norms.append(False)
         layers = tuple(
-            DenseLayer(int(a), int(b), act, float(negative_slope) if act == "leaky_relu" else 0.0,
+            DenseLayer(int(a), int(b), act,
+                       float(negative_slope) if act in ("leaky_relu", "prelu") else 0.0,
                        bool(norm))
             for a, b, act, norm in zip(layer_units[:-1], layer_units[1:], acts, norms)
         )
@@ -153,6 +158,20 @@ class NetworkSpec:
         return _read_only((start + np.concatenate([[0], np.cumsum(sizes)])).astype(np.intp))
 
     @cached_property
+    def has_prelu(self):
+        return any(layer.activation == "prelu" for layer in self.layers)
+
+    @cached_property
+    def slope_offsets(self):
+        """Start of each layer's block of learned prelu slopes (one per unit)
+        in the flat buffer, after the batch-norm blocks, as a read-only
+        ``intp`` array of ``n_layers + 1`` entries; the blocks of the other
+        layers are empty."""
+        sizes = [layer.n_out if layer.activation == "prelu" else 0 for layer in self.layers]
+        start = self.bn_offsets[-1]
+        return _read_only((start + np.concatenate([[0], np.cumsum(sizes)])).astype(np.intp))
+
+    @cached_property
     def n_weights(self):
         """Number of weights: the multiply-adds of one row's forward pass."""
         return sum(layer.n_in * layer.n_out for layer in self.layers)
@@ -186,7 +205,7 @@ class NetworkSpec:
 
     @property
     def n_params(self):
-        return int(self.bn_offsets[-1])
+        return int(self.slope_offsets[-1])
 
     def views(self, theta):
         """Return ``(coefs, intercepts)``: lists of views into ``theta``."""
@@ -210,12 +229,21 @@ class NetworkSpec:
                             else None)
         return out
 
-    def pack(self, coefs, intercepts, dtype, batch_norm=None):
+    def slope_views(self, theta):
+        """Return a list with one entry per layer: a view into ``theta`` of
+        the learned slopes of the prelu layers, None for the others."""
+        starts = self.slope_offsets
+        return [theta[starts[i] : starts[i + 1]] if layer.activation == "prelu" else None
+                for i, layer in enumerate(self.layers)]
+
+    def pack(self, coefs, intercepts, dtype, batch_norm=None, slopes=None):
         """Copy weight and bias arrays into a new flat buffer of ``dtype``.
 
         ``batch_norm`` is ``(scales, means, variances)`` as
         ``batch_norm_views`` gives them; None starts every batch-normalized
         layer at scale 1, mean 0 and variance 1 (Keras' initial values).
+        ``slopes`` lists the prelu layers' slopes as ``slope_views`` gives
+        them; None (or a None entry) starts the units at their layer's ``param``.
         """
         theta = np.empty(self.n_params, dtype=dtype)
         cv, iv = self.views(theta)
@@ -227,6 +255,11 @@ class NetworkSpec:
             for dst, src in zip(dsts, srcs):
                 if dst is not None:
                     dst[...] = src
+        if slopes is None:
+            slopes = [None] * len(self.layers)
+        for layer, dst, src in zip(self.layers, self.slope_views(theta), slopes):
+            if dst is not None:
+                dst[...] = layer.param if src is None else src
         return theta
 
 

@@ -18,20 +18,22 @@ ACTIVATIONS = {
     "gelu": 9,
     "swish": 10,
     "softplus": 11,
+    "prelu": 12,
 }
 
 # Activations a user may put on a hidden layer (the rest are output-only).
 HIDDEN_ACTIVATIONS = (
-    "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish",
-    "softplus",
+    "identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu",
+    "swish", "softplus",
 )
 
 # Other names users may pass, and the activation each one means.
 ACTIVATION_ALIASES = {"sigmoid": "logistic", "silu": "swish"}
 
 # Activations whose derivative is computed from the pre-activation z (the
-# others from their output a, which saves keeping z during training).
-DERIVATIVE_FROM_INPUT = ("gelu", "swish")
+# others from their output a, which saves keeping z during training). prelu's
+# learned slope may reach 0 or below, so its output cannot give back z.
+DERIVATIVE_FROM_INPUT = ("gelu", "swish", "prelu")
 
 # Constants of the fixed-parameter activations (Keras' and PyTorch's values).
 ELU_ALPHA = 1.0

@@ -19,6 +19,7 @@ cdef enum:
     ACT_GELU = 9
     ACT_SWISH = 10
     ACT_SOFTPLUS = 11
+    ACT_PRELU = 12
 
 # Constants: ELU's alpha and SELU's alpha and scale (as in _registry.py), and
 # GELU's 1/sqrt(2) and 1/sqrt(2 pi). A .pxd cannot hold initialised globals.
@@ -72,16 +73,17 @@ cdef inline floating _log1p(floating x) noexcept nogil:
 
 cdef inline bint derivative_from_input(int act) noexcept nogil:
     """Whether act's derivative is computed from its input z (else from its output)."""
-    return act == ACT_GELU or act == ACT_SWISH
+    return act == ACT_GELU or act == ACT_SWISH or act == ACT_PRELU
 
 
 cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_rows,
                                  Py_ssize_t n_cols, int act, double param,
-                                 floating* pre) noexcept nogil:
+                                 floating* pre, const floating* slopes) noexcept nogil:
     """Z = act(Z + b) in place, row by row (Z is n_rows x n_cols, row-major).
 
     ``pre``, unless NULL, receives Z + b (the pre-activations). ``param`` is
-    the activation's parameter (leaky_relu's slope).
+    the activation's parameter (leaky_relu's slope); ``slopes`` holds
+    prelu's slope of each unit (NULL for the other activations).
     """
     cdef Py_ssize_t i, j
     cdef floating* z
@@ -123,6 +125,9 @@ cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_ro
         elif act == ACT_LEAKY_RELU:
             for j in range(n_cols):
                 z[j] = z[j] if z[j] > 0 else slope * z[j]
+        elif act == ACT_PRELU:
+            for j in range(n_cols):
+                z[j] = z[j] if z[j] > 0 else slopes[j] * z[j]
         elif act == ACT_ELU:
             for j in range(n_cols):
                 z[j] = z[j] if z[j] > 0 else ea * _expm1(z[j])
@@ -197,3 +202,26 @@ cdef inline void mul_derivative(floating* D, const floating* V, Py_ssize_t n,
         for i in range(n):
             sg = 1 / (1 + _exp(-V[i]))
             D[i] = D[i] * sg * (1 + V[i] * (1 - sg))
+
+
+cdef inline void prelu_backward(floating* D, const floating* Z, const floating* slopes,
+                                floating* g_slopes, Py_ssize_t n_rows,
+                                Py_ssize_t n_cols) noexcept nogil:
+    """prelu's backward pass over a block of rows (row-major, n_cols units).
+
+    ``D`` holds dL/da; ``g_slopes`` gets each unit's dL/dslope,
+    ``sum(D * min(z, 0))`` over the rows in row order, then ``D`` becomes
+    dL/dz = ``D`` where z > 0, ``slope * D`` elsewhere. ``Z`` holds the
+    pre-activations.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating* d
+    cdef const floating* z
+    for j in range(n_cols):
+        g_slopes[j] = 0
+    for i in range(n_rows):
+        d = D + i * n_cols
+        z = Z + i * n_cols
+        for j in range(n_cols):
+            g_slopes[j] = g_slopes[j] + d[j] * (z[j] if z[j] < 0 else 0)
+            d[j] = d[j] if z[j] > 0 else slopes[j] * d[j]

@@ -27,7 +27,8 @@ from libc.string cimport memcpy, memset
 from _blas cimport gemm, sumsq
 from _dropout cimport drop_units
 from _batch_norm cimport bn_forward, bn_backward
-from _activations cimport bias_activation, mul_derivative, derivative_from_input
+from _activations cimport (bias_activation, mul_derivative, derivative_from_input,
+                          prelu_backward, ACT_PRELU)
 from _losses cimport sample_loss, finish_loss
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
@@ -54,6 +55,10 @@ cdef struct Net:
     const double* act_param     # activation parameter of each layer (leaky_relu's slope)
     const Py_ssize_t* coef_off  # start of each weight matrix in theta
     const Py_ssize_t* bias_off  # start of each bias vector in theta
+    # Start of each layer's prelu slopes in theta (after the batch-norm
+    # blocks); layer l's block slope_off[l]:slope_off[l + 1] is empty unless
+    # its activation is prelu.
+    const Py_ssize_t* slope_off
     int loss
     Py_ssize_t act_size         # sum(units[1:]): one row of all layer outputs
     bint keep                   # training keeps what derivatives read (see forward_batch)
@@ -80,13 +85,23 @@ cdef struct Data:
 
 cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
                   const double[::1] act_param, const Py_ssize_t[::1] coef_off,
-                  const Py_ssize_t[::1] bias_off, int loss):
+                  const Py_ssize_t[::1] bias_off, const Py_ssize_t[::1] slope_off, int loss,
+                  Py_ssize_t n_params):
     cdef Net net
     cdef Py_ssize_t l
     net.n_layers = acts.shape[0]
     if units.shape[0] != net.n_layers + 1 or coef_off.shape[0] != net.n_layers + 1 \
-            or bias_off.shape[0] != net.n_layers + 1 or act_param.shape[0] != net.n_layers:
+            or bias_off.shape[0] != net.n_layers + 1 or act_param.shape[0] != net.n_layers \
+            or slope_off.shape[0] != net.n_layers + 1:
         raise ValueError("inconsistent network description")
+    if slope_off[net.n_layers] != n_params:
+        raise ValueError("theta must end with the prelu slope blocks (slope_off)")
+    for l in range(net.n_layers):
+        if slope_off[l + 1] - slope_off[l] != (units[l + 1] if acts[l] == ACT_PRELU else 0):
+            raise ValueError("a prelu layer's slope block holds one slope per unit; "
+                             "other layers have none")
+    if acts[net.n_layers - 1] == ACT_PRELU:
+        raise ValueError("prelu is a hidden activation")
     net.units = &units[0]
     net.acts = &acts[0]
     net.act_param = &act_param[0]
@@ -97,6 +112,7 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
     net.bn_mean = net.bn_inv = NULL
     net.coef_off = &coef_off[0]
     net.bias_off = &bias_off[0]
+    net.slope_off = &slope_off[0]
     net.loss = loss
     net.act_size = 0
     for l in range(1, net.n_layers + 1):
@@ -116,6 +132,12 @@ cdef bint keeps_input(const int[::1] acts):
 cdef inline bint normalized(Net* net, Py_ssize_t l) noexcept nogil:
     # Whether layer l has batch normalization.
     return net.bn_off != NULL and net.bn_off[l + 1] > net.bn_off[l]
+
+
+cdef inline const floating* layer_slopes(Net* net, const floating* theta,
+                                         Py_ssize_t l) noexcept nogil:
+    # Layer l's prelu slopes, NULL for the other activations.
+    return theta + net.slope_off[l] if net.acts[l] == ACT_PRELU else NULL
 
 
 cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
@@ -186,7 +208,8 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
             bn_forward(z, xhats + (z - acts), net.bn_mean + unit, net.bn_inv + unit, bn,
                        bn + n_out, bn + 2 * n_out, nb, n_out, net.bn_eps, net.bn_momentum)
         bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l], net.act_param[l],
-                        pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL)
+                        pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL,
+                        layer_slopes(net, theta, l))
         # Dropout in training only (pres is NULL when predicting).
         if net.drop != NULL and pres != NULL and l < net.n_layers - 1 and net.drop[l] > 0:
             if not derivative_from_input(net.acts[l]):
@@ -323,8 +346,12 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             V = P
             if dropped or derivative_from_input(net.acts[l - 1]):
                 V = pres + (P - acts)
-            # The nb rows are contiguous: one pass over the block.
-            mul_derivative(D, V, nb * n_in, net.acts[l - 1], net.act_param[l - 1])
+            if net.acts[l - 1] == ACT_PRELU:
+                prelu_backward(D, V, theta + net.slope_off[l - 1],
+                               grad + net.slope_off[l - 1], nb, n_in)
+            else:
+                # The nb rows are contiguous: one pass over the block.
+                mul_derivative(D, V, nb * n_in, net.acts[l - 1], net.act_param[l - 1])
 
     sw_sum[0] = weights
     return total
@@ -625,8 +652,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           const floating[:, ::1] Y, const floating[::1] sample_weight,
           floating[::1] theta,
           const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
-          const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
-          const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha, double l1,
+          const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
+          const Py_ssize_t[::1] slope_off, int loss, const Py_ssize_t[::1] order, Py_ssize_t batch_size, double alpha, double l1,
           int solver, const double[::1] hyper, floating[::1] state_1,
           floating[::1] state_2, double[::1] step,
           floating[::1] grad, floating[::1] work, int n_threads=1,
@@ -644,8 +671,9 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         Per-sample weights, empty when unweighted.
     theta : ndarray of shape (n_params,)
         Flat parameters, updated in place.
-    units, acts, act_param, coef_off, bias_off, loss
-        The network (``fastnn._network.NetworkSpec``).
+    units, acts, act_param, coef_off, bias_off, slope_off, loss
+        The network (``fastnn._network.NetworkSpec``; ``slope_off`` is its
+        ``slope_offsets``).
     order : ndarray of shape (n_samples,) or (0,)
         Visiting order of the samples; empty means 0, 1, ..., n - 1.
     batch_size : int
@@ -690,7 +718,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     last_rate : float
         The step size of the last update (bias-corrected for adam and adamw).
     """
-    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, loss)
+    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, slope_off, loss,
+                            theta.shape[0])
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
@@ -730,8 +759,9 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
                 net.keep = True
     if bn_off is not None:
         if bn_off.shape[0] != net.n_layers + 1 or bn_off[0] != bias_off[net.n_layers] \
-                or bn_off[net.n_layers] != n_params:
-            raise ValueError("bn_off must hold n_layers + 1 block starts ending at theta's end")
+                or bn_off[net.n_layers] != slope_off[0]:
+            raise ValueError("bn_off must hold n_layers + 1 block starts, from the biases' "
+                             "end to the slopes' start")
         for t in range(net.n_layers):
             if bn_off[t + 1] - bn_off[t] not in (0, 3 * units[t + 1]):
                 raise ValueError("a batch-norm block holds 3 values per unit")
@@ -743,15 +773,18 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             net.bn_momentum = bn_momentum
             net.bn_mean = &bn_stats[0]
             net.bn_inv = &bn_stats[net.act_size]
-    elif n_params != bias_off[net.n_layers]:
-        raise ValueError("theta has more entries than the weights and biases: pass bn_off")
+    elif slope_off[0] != bias_off[net.n_layers]:
+        raise ValueError("theta has more entries than the weights, biases and slopes: "
+                         "pass bn_off")
     if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params,
                                       net.drop != NULL, net.bn_off != NULL):
         raise ValueError("workspace too small")
-    # Clipping's variables: weight matrices, bias vectors, then batch-norm blocks
-    # (whose norm is gamma's: the running statistics' gradient is 0).
+    # Clipping's variables: weight matrices, bias vectors, batch-norm blocks
+    # (whose norm is gamma's: the running statistics' gradient is 0), then
+    # slope vectors.
     bounds = np.unique(np.concatenate(
-        [coef_off, bias_off[1:], [] if bn_off is None else bn_off[1:]])).astype(np.intp)
+        [coef_off, bias_off[1:], [] if bn_off is None else bn_off[1:],
+         slope_off[1:]])).astype(np.intp)
     var_sq = np.zeros(max(n_threads, 1) * (bounds.shape[0] - 1))
     var_scale = np.ones(bounds.shape[0] - 1)
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
@@ -798,8 +831,8 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
               const floating[:, ::1] Y, const floating[::1] sample_weight,
               const floating[::1] theta,
               const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
-              const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off, int loss,
-              double alpha, double l1, floating[::1] grad, floating[::1] work,
+              const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
+              const Py_ssize_t[::1] slope_off, int loss, double alpha, double l1, floating[::1] grad, floating[::1] work,
               int n_threads=1):
     """Full-batch loss (L2 and L1 included) and its gradient, written to ``grad``.
 
@@ -807,7 +840,8 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     n_params)`` elements; with ``n_threads > 1`` the rows are split between
     threads and BLAS must run single-threaded.
     """
-    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, loss)
+    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, slope_off, loss,
+                            theta.shape[0])
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
@@ -819,6 +853,8 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("n_threads must be at least 1")
     if grad.shape[0] != n_params:
         raise ValueError("grad must match theta")
+    if slope_off[0] != bias_off[net.n_layers]:
+        raise ValueError("batch normalization is for epoch only")
     if work.shape[0] < workspace_size(units, acts, n, False, n_threads, n_params):
         raise ValueError("workspace too small")
     parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0])
@@ -846,14 +882,15 @@ def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             const floating[::1] theta,
             const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
             const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
-            floating[:, ::1] out, floating[::1] work, int n_threads=1):
+            const Py_ssize_t[::1] slope_off, floating[:, ::1] out, floating[::1] work, int n_threads=1):
     """Network output (after the output activation) for every row, into ``out``.
 
     Rows go in chunks of ``len(work) // (n_threads * sum(units[1:]))``,
     shared out between ``n_threads`` threads (BLAS must then run
     single-threaded).
     """
-    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, 0)
+    cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, slope_off, 0,
+                            theta.shape[0])
     cdef Py_ssize_t n = out.shape[0], n_out = out.shape[1], c, n_chunks
     cdef Py_ssize_t chunk = work.shape[0] // (max(n_threads, 1) * net.act_size)
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, NULL,
@@ -864,6 +901,8 @@ def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("out has the wrong number of columns")
     if chunk < 1:
         raise ValueError("workspace too small")
+    if slope_off[0] != bias_off[net.n_layers]:
+        raise ValueError("fold batch normalization before forward (fastnn._batch_norm.fold)")
     n_chunks = (n + chunk - 1) // chunk
     with nogil:
         if n_threads == 1 or n_chunks == 1:

@@ -30,6 +30,8 @@ EXPECTED = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0),
     "leaky_relu": lambda z: np.where(z >= 0, z, SLOPE * z),
+    # The probe's prelu units start at negative_slope (their slope tests: test_prelu.py).
+    "prelu": lambda z: np.where(z >= 0, z, SLOPE * z),
     "elu": lambda z: np.where(z >= 0, z, np.exp(np.minimum(z, 0)) - 1),
     "selu": lambda z: 1.0507009873554805 * np.where(z >= 0, z, 1.6732632423543772 * (np.exp(np.minimum(z, 0)) - 1)),
     "gelu": lambda z: z * 0.5 * (1 + erf(z / np.sqrt(2))),
@@ -49,7 +51,7 @@ def small_tiles(monkeypatch):
 
 
 # The derivative at a kink (z = 0) is the left one, as for relu (0 there).
-KINKED = {"relu", "leaky_relu", "elu", "selu"}
+KINKED = {"relu", "leaky_relu", "prelu", "elu", "selu"}
 
 
 def probe(activation, dtype):

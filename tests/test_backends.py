@@ -30,6 +30,9 @@ NETS = [
     ([4, 6, 5, 2], ["leaky_relu", "swish"], "binary_log_loss"),
     ([6, 7, 2], ["elu"], "squared_error"),
     ([5, 4, 6, 3], ["selu", "softplus"], "poisson"),
+    # prelu's learned slopes (make_problem spreads them, some 0 or below).
+    ([6, 5, 7, 3], ["relu", "prelu"], "log_loss"),
+    ([5, 6, 2], "prelu", "squared_error"),
 ]
 
 
@@ -50,6 +53,10 @@ def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighte
     # Batch norm's scales and running statistics away from their initial 1, 0, 1.
     for block in (b for part in net.batch_norm_views(theta) for b in part if b is not None):
         block[...] = rng.uniform(0.5, 1.5, block.size)
+    # prelu's slopes apart, some 0 or below (learned slopes may get there).
+    for block in (b for b in net.slope_views(theta) if b is not None):
+        block[...] = rng.uniform(-0.5, 1.0, block.size)
+        block[0] = 0
     n_out = units[-1]
     X = rng.normal(size=(n, units[0]))
     if sparse:

@@ -139,6 +139,7 @@ BN_NETS = [
     ([5, 9, 7, 2], ["relu", "logistic"], "binary_log_loss", (True, False)),
     ([4, 8, 6, 2], ["gelu", "elu"], "squared_error", (False, True)),
     ([5, 6, 4, 3], ["softplus", "swish"], "poisson", (True, True)),
+    ([5, 7, 6, 3], "prelu", "log_loss", (True, False)),
 ]
 
 

@@ -93,6 +93,7 @@ def test_gemm_every_transpose_and_epilogue(config, dtype):
         ([6, 3, 4, 2], "logistic", "binary_log_loss"),
         ([5, 6, 3], "tanh", "poisson"),
         ([3, 2], "identity", "squared_error"),
+        ([6, 5, 4, 3], ["prelu", "relu"], "log_loss"),
     ],
 )
 def test_forward_and_gradient_match_reference(tiny, dtype, units, hidden, loss):
@@ -177,6 +178,25 @@ def test_epoch_with_batch_norm_matches_reference(tiny, dtype, hidden, batch_norm
                                              for e in range(2)])
     assert_trains_like_reference(tiny, net, theta0, data, order, 6, "adam", 2, dtype,
                                  lr_rel=1e-6, bn_momentum=0.9, **extra)
+
+
+@pytest.mark.parametrize("dtype,batch_norm", [(np.float32, (False, False)),
+                                               (np.float64, (True, False))])
+def test_epoch_with_prelu_matches_reference(tiny, dtype, batch_norm):
+    # prelu's own kernels (slopes applied after the shift, a column kernel for
+    # the slopes' gradient and the deltas), with batch norm, dropout and
+    # clipping of the slope vectors alongside in float64.
+    net, theta0, data = make_problem([6, 5, 4, 3], ["prelu", "prelu"], "log_loss", dtype, n=13,
+                                     weighted=True, batch_norm=batch_norm)
+    order = np.random.RandomState(1).permutation(13).astype(np.intp)
+    extra = {}
+    if dtype == np.float64:
+        extra = dict(clipnorm=0.2, dropouts=[Dropout(np.array([0.5, 0.3, 0.0]), epoch_key(2, e))
+                                             for e in range(2)])
+    theta = assert_trains_like_reference(tiny, net, theta0, data, order, 6, "adam", 2, dtype,
+                                         lr_rel=1e-6, bn_momentum=0.9, **extra)
+    for before, after in zip(net.slope_views(theta0)[:2], net.slope_views(theta)[:2]):
+        assert not np.allclose(before, after)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -38,6 +38,16 @@ def test_sklearn_compatible_with_keras_style_settings(estimator, check):
     check(estimator)
 
 
+# prelu's learned slopes through L-BFGS (full-batch and deterministic, so
+# the sample-weight checks hold as for scikit-learn's own settings).
+PRELU_STYLE = dict(max_iter=100, activation="prelu", solver="lbfgs", l1=1e-4)
+
+
+@parametrize_with_checks([MLPClassifier(**PRELU_STYLE), MLPRegressor(**PRELU_STYLE)])
+def test_sklearn_compatible_with_prelu(estimator, check):
+    check(estimator)
+
+
 def test_sample_weight_equivalence_with_sklearn_settings():
     # The settings scikit-learn's own common tests use for its MLPs.
     check_sample_weight_equivalence_on_dense_data(

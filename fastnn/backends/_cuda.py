@@ -96,11 +96,11 @@ class _Workspace:
         # One weight penalty (L2 and L1) per block of the finish_step kernel.
         self.penalty_parts = cuda.device_array(-(-n_params // tpb), np.float64)
         self.acc = cuda.device_array(1, np.float64)
-        # clipnorm's variables (weight matrices, bias vectors, then batch-norm
-        # blocks, whose norm is gamma's) and factors.
+        # clipnorm's variables (weight matrices, bias vectors, batch-norm
+        # blocks, whose norm is gamma's, then prelu slope vectors) and factors.
         coef_off, bias_off = net.offsets()
-        self.bounds = cuda.to_device(
-            np.unique(np.concatenate([coef_off, bias_off[1:], net.bn_offsets[1:]])).astype(np.intp))
+        self.bounds = cuda.to_device(np.unique(np.concatenate(
+            [coef_off, bias_off[1:], net.bn_offsets[1:], net.slope_offsets[1:]])).astype(np.intp))
         self.scales = cuda.device_array(self.bounds.shape[0] - 1, dtype)
 
     def layer(self, buf, l, nb, n_out):
@@ -170,7 +170,8 @@ class CudaBackend(Backend):
         # cannot serve (pre-activations; outputs before dropout's mask, the
         # batch being rows start, start + 1, ... of the epoch). Batch-normalized
         # layers (training only) keep their normalized products in ws.xhats
-        # and move their running statistics in d_theta.
+        # and move their running statistics in d_theta. prelu, which reads
+        # each unit's slope, runs in a kernel of its own after the shift.
         coef_off, bias_off = net.offsets()
         dt = np.dtype(dtype).type
         units, codes = net.units, net.activation_codes
@@ -183,6 +184,8 @@ class CudaBackend(Backend):
             epi, pre = self._k.EPI_BIAS_ACT, None
             if train and net.layers[l].activation in DERIVATIVE_FROM_INPUT:
                 epi, pre = self._k.EPI_BIAS_ACT_KEEP, ws.layer(ws.pres, l, nb, n_out)
+            prelu = net.layers[l].activation == "prelu"
+            code = self._k.IDENTITY if prelu else int(codes[l])
             if net.layers[l].batch_norm:
                 self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out)
                 g = d_theta[net.bn_offsets[l] : net.bn_offsets[l + 1]]
@@ -192,10 +195,13 @@ class CudaBackend(Backend):
                                 g[n_out : 2 * n_out], g[2 * n_out :])
                 self._launch_1d(self._k.bn_apply, nb * n_out, Z, ws.layer(ws.xhats, l, nb, n_out),
                                 mean, inv, g[:n_out], b, Z[:0] if pre is None else pre, nb,
-                                n_out, int(codes[l]), net.layers[l].param)
+                                n_out, code, net.layers[l].param)
             else:
                 self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
-                           epi, b, pre, int(codes[l]), net.layers[l].param)
+                           epi, b, pre, code, net.layers[l].param)
+            if prelu:
+                slopes = d_theta[net.slope_offsets[l] : net.slope_offsets[l + 1]]
+                self._launch_1d(self._k.prelu_apply, nb * n_out, Z, slopes, nb, n_out)
             rate = 0.0 if dropout is None else float(dropout.rates[l])
             if rate > 0:
                 kept = Z[:0] if pre is not None else ws.layer(ws.pres, l, nb, n_out)
@@ -239,6 +245,9 @@ class CudaBackend(Backend):
                 W = d_theta[coef_off[l] : coef_off[l + 1]]
                 D_prev = ws.layer(ws.deltas, l - 1, nb, n_in)
                 below = net.layers[l - 1]
+                prelu = below.activation == "prelu"
+                # prelu's derivative (and its slopes' gradient) has a kernel of its own.
+                code = k.IDENTITY if prelu else int(codes[l - 1])
                 rate = 0.0 if dropout is None else float(dropout.rates[l - 1])
                 # The derivative reads the outputs, or what _forward kept.
                 src = a_in
@@ -250,11 +259,14 @@ class CudaBackend(Backend):
                                n_in)
                     self._launch_1d(k.drop_backprop, nb * n_in, D_prev, src, nb, n_in, rate,
                                     np.dtype(dtype).type(scale(rate)), dropout.key,
-                                    start, ws.offs[l - 1] // ws.max_batch, int(codes[l - 1]),
-                                    below.param)
+                                    start, ws.offs[l - 1] // ws.max_batch, code, below.param)
                 else:
                     self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
-                               n_in, k.EPI_BACKPROP, None, src, int(codes[l - 1]), below.param)
+                               n_in, k.EPI_BACKPROP, None, src, code, below.param)
+                if prelu:
+                    lo, hi = net.slope_offsets[l - 1], net.slope_offsets[l]
+                    self._launch_1d(k.prelu_backward, n_in, D_prev, src, d_theta[lo:hi], nb,
+                                    n_in, ws.grad[lo:hi])
                 D = D_prev
 
     def _finish(self, net, d_theta, ws, alpha, l1, dtype, nb, accumulate, solver=-1,

@@ -47,6 +47,8 @@ clip_factor = _device(_scalar.clip_factor)
 dropout_keeps = _device(_scalar.dropout_keeps)
 
 SOFTMAX = _scalar.SOFTMAX
+IDENTITY = _scalar.IDENTITY
+PRELU = _scalar.PRELU
 SGD = _scalar.SGD
 ADAM = _scalar.ADAM
 RMSPROP = _scalar.RMSPROP
@@ -246,6 +248,31 @@ def drop_backprop(D, V, nb, n, rate, scale, key, pos0, offset, code, param):
     if e < nb * n:
         D[e] = D[e] * scale if dropout_keeps(key, pos0 + e // n, offset + e % n, rate) else 0
         D[e] = backprop(code, D[e], V[e], param)
+
+
+@cuda.jit
+def prelu_apply(Z, slopes, nb, n):
+    """prelu in place on an ``nb x n`` block of pre-activations, each unit with its slope."""
+    e = cuda.grid(1)
+    if e < nb * n:
+        Z[e] = activate(PRELU, Z[e], slopes[e % n])
+
+
+@cuda.jit
+def prelu_backward(D, Zp, slopes, nb, n, g_slopes):
+    """prelu's backward pass, one thread per unit: ``g_slopes`` gets
+    dL/dslope, ``sum(D * min(z, 0))`` (float64 sum, rows in order), then
+    ``D`` (dL/da) becomes dL/dz. ``Zp`` holds the pre-activations."""
+    j = cuda.grid(1)
+    if j < n:
+        s = 0.0
+        for r in range(nb):
+            e = r * n + j
+            z = Zp[e]
+            if z < 0:
+                s += D[e] * z
+            D[e] = backprop(PRELU, D[e], z, slopes[j])
+        g_slopes[j] = s
 
 
 @cuda.jit

@@ -107,10 +107,11 @@ def weights_arg(data):
 
 
 def net_args(net):
-    """``(units, activation codes, activation parameters, weight offsets, bias offsets)``
-    of a NetworkSpec."""
+    """``(units, activation codes, activation parameters, weight offsets, bias
+    offsets, prelu slope offsets)`` of a NetworkSpec."""
     coef_off, bias_off = net.offsets()
-    return net.units, net.activation_codes, net.activation_params, coef_off, bias_off
+    return (net.units, net.activation_codes, net.activation_params, coef_off, bias_off,
+            net.slope_offsets)
 
 
 def scratch(cache, size, dtype):

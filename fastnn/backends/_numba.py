@@ -75,12 +75,12 @@ class NumbaBackend(Backend):
         size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
                                 n_threads, _NO_DROPOUT)
         work = scratch({} if cache is None else cache, size, theta.dtype)
-        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
+        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,
          eps) = _train_args(net, data)
         with single_threaded_blas(n_threads):
             return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off,
-                               bias_off, loss, eps, float(alpha), float(l1), grad, work,
-                               n_threads)
+                               bias_off, slope_off, loss, eps, float(alpha), float(l1), grad,
+                               work, n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
               dropout=None, bn_momentum=0.99):
@@ -96,14 +96,14 @@ class NumbaBackend(Backend):
                                     drop, net.has_batch_norm)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
-        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, loss,
+        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,
          eps) = _train_args(net, data)
         state_1, state_2 = optimizer.buffers
         step = optimizer.counters()
         with single_threaded_blas(n_threads):
             accumulated, rate = K.epoch(
-                Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
-                NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
+                Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
+                slope_off, loss, eps, NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
                 cache["work"], n_threads, drop, 0 if dropout is None else dropout.key,
                 net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,

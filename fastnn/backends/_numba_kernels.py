@@ -50,6 +50,7 @@ GELU = _scalar.GELU
 SWISH = _scalar.SWISH
 SOFTPLUS = _scalar.SOFTPLUS
 SOFTMAX = _scalar.SOFTMAX
+PRELU = _scalar.PRELU
 SGD = _scalar.SGD
 ADAM = _scalar.ADAM
 RMSPROP = _scalar.RMSPROP
@@ -249,6 +250,34 @@ def _bias_activation(Z, b, code, param, pre):
             _softmax_rows(Z)
 
 
+@_jit
+def _prelu_forward(Z, b, slopes, pre):
+    """Z = prelu(Z + b) in place with each unit's slope; Z + b goes to ``pre``
+    unless it is empty."""
+    keep = pre.shape[0] > 0
+    for r in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            z = Z[r, j] + b[j]
+            if keep:
+                pre[r, j] = z
+            Z[r, j] = activate(PRELU, z, slopes[j])
+
+
+@_jit
+def _prelu_backward(D, Zp, slopes, g):
+    """prelu's backward pass: ``g`` gets each unit's dL/dslope,
+    ``sum(D * min(z, 0))`` in row order, then ``D`` (dL/da) becomes dL/dz.
+    ``Zp`` holds the pre-activations (the twin of ``prelu_backward`` in
+    ``src/_activations.pxd``)."""
+    zero = D.dtype.type(0)
+    g[:] = 0
+    for r in range(D.shape[0]):
+        for j in range(D.shape[1]):
+            z = Zp[r, j]
+            g[j] += D[r, j] * (z if z < 0 else zero)
+            D[r, j] = backprop(PRELU, D[r, j], z, slopes[j])
+
+
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _backprop_loop(D, V, code, param):
     for r in range(D.shape[0]):
@@ -306,14 +335,15 @@ def _sparse_first_layer(Xv, Xi, Xp, rows, start, W, Z):
 
 @_jit
 def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-             bias_off, buf, pres, xbuf, max_batch, drop, key, bn):
+             bias_off, slope_off, buf, pres, xbuf, max_batch, drop, key, bn):
     """Fill every layer's output block for a batch; return the dense input used.
 
     ``pres`` (laid out like ``buf``), unless empty, receives what each
     layer's derivative reads where the outputs cannot serve: the
-    pre-activations of gelu and swish, the outputs before the mask of the
-    layers with dropout (rates ``drop``, empty for none; row ``r`` of the
-    batch is row ``start + r`` of the epoch). ``bn`` is batch norm's
+    pre-activations of gelu, swish and prelu, the outputs before the mask of
+    the layers with dropout (rates ``drop``, empty for none; row ``r`` of the
+    batch is row ``start + r`` of the epoch). prelu layers read their slopes
+    at ``slope_off`` in ``theta``. ``bn`` is batch norm's
     ``(bn_off, xhats, stats, eps, momentum)``: block starts in ``theta``
     (empty: no batch norm), the normalized products (laid out like ``buf``),
     float64 scratch for each unit's batch mean and inverse deviation
@@ -347,8 +377,12 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coe
             _bn_forward(Z, _block(xhats, max_batch, units, l, nb), bn_stats[u : u + n],
                         bn_stats[act_size + u : act_size + u + n], g[:n], g[n : 2 * n],
                         g[2 * n :], bn_eps, bn_momentum)
-        _bias_activation(Z, theta[bias_off[l] : bias_off[l] + units[l + 1]], acts[l],
-                         act_param[l], kept if derivative_from_input(acts[l]) else Z[:0])
+        b = theta[bias_off[l] : bias_off[l] + units[l + 1]]
+        if acts[l] == PRELU:
+            _prelu_forward(Z, b, theta[slope_off[l] : slope_off[l + 1]], kept)
+        else:
+            _bias_activation(Z, b, acts[l], act_param[l],
+                             kept if derivative_from_input(acts[l]) else Z[:0])
         if drop.shape[0] > 0 and l < acts.shape[0] - 1 and drop[l] > 0:
             if not derivative_from_input(acts[l]):
                 kept[:] = Z
@@ -367,7 +401,8 @@ def _column_sums(D, out):
 
 @_jit
 def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
-                   coef_off, bias_off, loss, eps, grad, work, max_batch, drop, key, bn):
+                   coef_off, bias_off, slope_off, loss, eps, grad, work, max_batch, drop, key,
+                   bn):
     """Summed loss of a batch and its summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (``_finish_step``). Returns the weighted
@@ -389,7 +424,7 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     xhats = work[2 * size + n_pre : 2 * size + n_pre + n_norm]
     xbuf = work[2 * size + n_pre + n_norm :]
     xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, outs, pres, xbuf, max_batch, drop, key,
+                   bias_off, slope_off, outs, pres, xbuf, max_batch, drop, key,
                    (bn_off, xhats, bn_stats, bn_eps, bn_momentum))
 
     # Output layer: loss and delta = (prediction - target) * weight.
@@ -447,7 +482,12 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
                 # Dropped units pass no delta; kept ones are scaled as forward.
                 _drop_units(D_prev, drop[l - 1], key, start, _unit_offset(units, l - 1))
             src = pres if dropped or derivative_from_input(code) else outs
-            _backprop(D_prev, _block(src, max_batch, units, l - 1, nb), code, act_param[l - 1])
+            V = _block(src, max_batch, units, l - 1, nb)
+            if code == PRELU:
+                _prelu_backward(D_prev, V, theta[slope_off[l - 1] : slope_off[l]],
+                                grad[slope_off[l - 1] : slope_off[l]])
+            else:
+                _backprop(D_prev, V, code, act_param[l - 1])
             D = D_prev
     return total, weights
 
@@ -602,7 +642,8 @@ def workspace_size(units, acts, max_batch, gather, n_threads, drop, batch_norm=F
     """
     n_params = 0
     for l in range(units.shape[0] - 1):
-        n_params += (units[l] + 1) * units[l + 1]
+        # Weights and biases, and prelu's slopes.
+        n_params += (units[l] + 1 + (acts[l] == PRELU)) * units[l + 1]
     keep = _keeps(acts, drop)
     return (n_threads * _thread_work(units, max_batch, gather, n_threads, keep, batch_norm)
             + (n_threads - 1) * n_params)
@@ -610,8 +651,8 @@ def workspace_size(units, acts, max_batch, gather, n_threads, drop, batch_norm=F
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, T, solver,
-                   sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key):
+                   bias_off, slope_off, loss, eps, alpha, l1, grad, work, max_batch, gather, T,
+                   solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key):
     # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 4).
     n_params = theta.shape[0]
     n_coef = coef_off[acts.shape[0]]
@@ -628,8 +669,8 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             g = grad if k == 0 else parts[(k - 1) * n_params : k * n_params]
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
-                acts, act_param, coef_off, bias_off, loss, eps, g, work[k * tw : (k + 1) * tw],
-                per_max, drop, key, _no_batch_norm(theta))
+                acts, act_param, coef_off, bias_off, slope_off, loss, eps, g,
+                work[k * tw : (k + 1) * tw], per_max, drop, key, _no_batch_norm(theta))
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -654,8 +695,9 @@ def _no_batch_norm(theta):
 
 @_jit
 def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather, n_threads,
-                solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key, bn):
+                bias_off, slope_off, loss, eps, alpha, l1, grad, work, max_batch, gather,
+                n_threads, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop,
+                key, bn):
     """Gradient of one batch, split by rows between threads, then the update.
 
     Thread ``k`` takes rows ``[k * per, (k + 1) * per)`` into its own
@@ -671,7 +713,7 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
             Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-            bias_off, loss, eps, grad, work, max_batch, drop, key, bn)
+            bias_off, slope_off, loss, eps, grad, work, max_batch, drop, key, bn)
         n_coef = coef_off[acts.shape[0]]
         l2, l1_sum = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], n_coef, alpha,
                                   l1, sw_sum, solver, sc, hyper, state_1, state_2, bounds,
@@ -681,10 +723,9 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
                        state_2, bounds, _clip_scales(var_sq, hyper[8]))
     else:
         _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
-                       coef_off,
-                       bias_off, loss, eps, alpha, l1, grad, work, max_batch, gather,
-                       n_threads, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq,
-                       drop, key)
+                       coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad, work,
+                       max_batch, gather, n_threads, solver, sc, hyper, state_1, state_2,
+                       stats, bounds, var_sq, drop, key)
         total = 0.0
         sw_sum = 0.0
         l2 = 0.0
@@ -701,8 +742,8 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
 
 
 @_jit
-def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
-          rows, batch_size, alpha, l1, solver, hyper, state_1, state_2, step, grad, work,
+def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, slope_off,
+          loss, eps, rows, batch_size, alpha, l1, solver, hyper, state_1, state_2, step, grad, work,
           n_threads, drop, key, bn_off, bn_eps, bn_momentum):
     """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
 
@@ -721,9 +762,10 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
     sc[0] = hyper[0]
     acc = 0.0
     stats = np.zeros((n_threads, 4))
-    # Clipping's variables: weight matrices, bias vectors, then batch-norm
-    # blocks (whose norm is gamma's: the running statistics' gradient is 0).
-    bounds = np.unique(np.concatenate((coef_off, bias_off[1:], bn_off[1:])))
+    # Clipping's variables: weight matrices, bias vectors, batch-norm blocks
+    # (whose norm is gamma's: the running statistics' gradient is 0), then
+    # prelu slope vectors.
+    bounds = np.unique(np.concatenate((coef_off, bias_off[1:], bn_off[1:], slope_off[1:])))
     var_sq = np.zeros((n_threads, bounds.shape[0] - 1))
     bn = (bn_off, work[:0], np.zeros(2 * _act_size(units)), bn_eps, bn_momentum)
     if bn_off.shape[0] > 0 and bn_off[-1] > bn_off[0] and n_threads != 1:
@@ -736,10 +778,9 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
             sc[0], sc[1], sc[2], mu_product = step_scalars(
                 solver, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
         acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts,
-                                act_param,
-                                coef_off, bias_off, loss, eps, alpha, l1, grad, work, bs, gather,
-                                n_threads, solver, sc, hyper, state_1, state_2, stats, bounds,
-                                var_sq, drop, key, bn)
+                                act_param, coef_off, bias_off, slope_off, loss, eps, alpha, l1,
+                                grad, work, bs, gather, n_threads, solver, sc, hyper, state_1,
+                                state_2, stats, bounds, var_sq, drop, key, bn)
         step[0] = t
         step[1] = mu_product
         start += nb
@@ -747,21 +788,21 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
 
 
 @_jit
-def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, loss, eps,
-              alpha, l1, grad, work, n_threads):
+def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
+              slope_off, loss, eps, alpha, l1, grad, work, n_threads):
     """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
     n = Y.shape[0]
     return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts,
-                       act_param,
-                       coef_off, bias_off, loss, eps, alpha, l1, grad, work, n, False, n_threads,
+                       act_param, coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad,
+                       work, n, False, n_threads,
                        -1, np.zeros(3), np.zeros(9), grad[:0], grad[:0],
                        np.zeros((n_threads, 4)), coef_off[:0], np.zeros((n_threads, 0)),
                        np.zeros(0), 0, _no_batch_norm(theta))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, out, chunk,
-            n_threads):
+def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, slope_off, out,
+            chunk, n_threads):
     """Network output for every row, into ``out``, ``chunk`` rows at a time.
 
     Chunks are shared out between ``n_threads`` threads, each with its own
@@ -780,7 +821,7 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, o
             start = c * chunk
             nb = min(chunk, n - start)
             _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, acts, act_param, coef_off,
-                     bias_off, w, w[:0], w[:0], chunk, np.zeros(0), 0,
+                     bias_off, slope_off, w, w[:0], w[:0], chunk, np.zeros(0), 0,
                      _no_batch_norm(theta))
             out[start : start + nb] = _block(w, chunk, units, L - 1, nb)
     return out

@@ -26,7 +26,8 @@ def _activate(name, Z, param=0.0):
         return np.tanh(Z)
     if name == "relu":
         return np.maximum(Z, 0)
-    if name == "leaky_relu":
+    if name in ("leaky_relu", "prelu"):
+        # prelu's param is the vector of its units' learned slopes.
         return np.where(Z > 0, Z, param * Z)
     if name == "elu":
         return np.where(Z > 0, Z, ELU_ALPHA * np.expm1(np.minimum(Z, 0)))
@@ -56,7 +57,7 @@ def _derivative(name, Z, A, param=0.0):
         return 1 - A**2
     if name == "relu":
         return (A != 0).astype(A.dtype)
-    if name == "leaky_relu":
+    if name in ("leaky_relu", "prelu"):
         return np.where(Z > 0, 1, param).astype(A.dtype)
     if name == "elu":
         return np.where(Z > 0, 1, ELU_ALPHA * np.exp(np.minimum(Z, 0))).astype(A.dtype)
@@ -121,16 +122,20 @@ def _forward_layers(net, theta, X, masks=None):
     multiplies a layer's outputs (inverted dropout); ``kept[i]`` is what
     layer i's derivative reads: its outputs before the mask. Batch-normalized
     layers use the batch's statistics (training mode); ``norms[i]`` holds
-    layer i's ``_normalize`` results (None for the other layers).
+    layer i's ``_normalize`` results (None for the other layers). A prelu
+    layer's parameter is its slopes in ``theta``.
     """
     coefs, intercepts = net.views(theta)
     scales = net.batch_norm_views(theta)[0]
+    params = [layer.param if s is None else s
+              for layer, s in zip(net.layers, net.slope_views(theta))]
     if isinstance(X, CSRInput):
         X = X.to_scipy()
     if masks is None:
         masks = [None] * len(net.layers)
     outputs, pres, kept, norms = [X], [None], [None], [None]
-    for layer, W, b, mask, gamma in zip(net.layers, coefs, intercepts, masks, scales):
+    for layer, W, b, mask, gamma, param in zip(net.layers, coefs, intercepts, masks, scales,
+                                               params):
         if layer.batch_norm:
             Z, norm = _normalize(outputs[-1] @ W, gamma, float(net.bn_epsilon))
             pres.append(Z + b)
@@ -138,7 +143,7 @@ def _forward_layers(net, theta, X, masks=None):
         else:
             pres.append(outputs[-1] @ W + b)
             norms.append(None)
-        kept.append(_activate(layer.activation, pres[-1], layer.param))
+        kept.append(_activate(layer.activation, pres[-1], param))
         outputs.append(kept[-1] if mask is None else kept[-1] * mask)
     return pres, outputs, kept, norms
 
@@ -160,10 +165,11 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
     fixed for the batch. Batch-normalized layers normalize over the rows of
     ``X``; their running statistics get gradient 0, and ``batch_stats``, if
     a list, receives each layer's ``(mean, var)`` of the batch (None for the
-    other layers).
+    other layers). A prelu unit's slope gets ``sum(dL/da * min(z, 0))``.
     """
     coefs, _ = net.views(theta)
     scales = net.batch_norm_views(theta)[0]
+    slopes = net.slope_views(theta)
     pres, outputs, kept, norms = _forward_layers(net, theta, X, masks)
     if batch_stats is not None:
         batch_stats.extend(None if norm is None else norm[2:] for norm in norms[1:])
@@ -175,6 +181,7 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
     grad = np.zeros_like(theta)
     grad_coefs, grad_intercepts = net.views(grad)
     grad_scales = net.batch_norm_views(grad)[0]
+    grad_slopes = net.slope_views(grad)
     # With the canonical output activation, dL/dz of the output is P - Y.
     delta = outputs[-1] - Y
     if sample_weight is not None:
@@ -198,7 +205,11 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
             delta = delta @ coefs[i].T
             if masks is not None and masks[i - 1] is not None:
                 delta = delta * masks[i - 1]
-            delta = delta * _derivative(layer.activation, pres[i], kept[i], layer.param)
+            param = layer.param
+            if slopes[i - 1] is not None:
+                param = slopes[i - 1]
+                grad_slopes[i - 1][...] = (delta * np.minimum(pres[i], 0)).sum(axis=0) / sw_sum
+            delta = delta * _derivative(layer.activation, pres[i], kept[i], param)
     return loss, grad
 
 
@@ -212,14 +223,15 @@ def update_running_stats(net, theta, batch_stats, momentum):
 
 
 def clip_by_norm(net, grad, clipnorm):
-    """Keras' ``clipnorm``: scale each weight matrix's, bias vector's and
-    batch-norm scale's gradient to an L2 norm of at most ``clipnorm`` (in
-    place; 0 or None: no clipping)."""
+    """Keras' ``clipnorm``: scale each weight matrix's, bias vector's,
+    batch-norm scale's and prelu slope vector's gradient to an L2 norm of at
+    most ``clipnorm`` (in place; 0 or None: no clipping)."""
     if not clipnorm:
         return
     coefs, intercepts = net.views(grad)
     scales = [g for g in net.batch_norm_views(grad)[0] if g is not None]
-    for g in (*coefs, *intercepts, *scales):
+    slopes = [g for g in net.slope_views(grad) if g is not None]
+    for g in (*coefs, *intercepts, *scales, *slopes):
         norm = float(np.sqrt(np.sum(g.astype(np.float64) ** 2)))
         if norm > clipnorm:
             g *= g.dtype.type(clipnorm / norm)

@@ -32,6 +32,7 @@ SELU = ACTIVATIONS["selu"]
 GELU = ACTIVATIONS["gelu"]
 SWISH = ACTIVATIONS["swish"]
 SOFTPLUS = ACTIVATIONS["softplus"]
+PRELU = ACTIVATIONS["prelu"]
 
 # 1 / sqrt(2) and 1 / sqrt(2 pi), for GELU.
 _SQRT_HALF = 0.7071067811865476
@@ -51,14 +52,16 @@ NADAM = OPTIMIZERS["nadam"]
 
 
 def derivative_from_input(code):
-    """Whether ``backprop`` takes the unit's input z for ``code`` (gelu, swish), not a."""
-    return code == GELU or code == SWISH
+    """Whether ``backprop`` takes the unit's input z for ``code`` (gelu, swish,
+    prelu), not a."""
+    return code == GELU or code == SWISH or code == PRELU
 
 
 def activate(code, z, param):
     """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here).
 
-    ``param`` is the layer's activation parameter (leaky_relu's slope).
+    ``param`` is the layer's activation parameter (leaky_relu's slope), or
+    for prelu the unit's learned slope.
     """
     if code == RELU:
         # `z < 0` keeps NaN as NaN, like np.maximum(z, 0).
@@ -69,7 +72,7 @@ def activate(code, z, param):
         return math.tanh(z)
     if code == EXP:
         return math.exp(z)
-    if code == LEAKY_RELU:
+    if code == LEAKY_RELU or code == PRELU:
         return z if z > 0 else param * z
     if code == ELU:
         return z if z > 0 else ELU_ALPHA * math.expm1(z)
@@ -89,7 +92,8 @@ def backprop(code, d, v, param):
     """``d`` times the derivative of activation ``code`` at one unit.
 
     ``v`` is the unit's output ``a``, or its input ``z`` for the activations
-    of ``_registry.DERIVATIVE_FROM_INPUT`` (gelu, swish).
+    of ``_registry.DERIVATIVE_FROM_INPUT`` (gelu, swish, prelu). ``param`` is
+    as for ``activate``.
     """
     if code == RELU:
         # A select, not a product: the delta of a dead unit is exactly 0.
@@ -98,8 +102,8 @@ def backprop(code, d, v, param):
         return d * v * (1 - v)
     if code == TANH:
         return d * (1 - v * v)
-    if code == LEAKY_RELU:
-        # a > 0 exactly where z > 0, as the slope is not negative.
+    if code == LEAKY_RELU or code == PRELU:
+        # leaky_relu: a > 0 exactly where z > 0, as the slope is not negative.
         return d if v > 0 else d * param
     if code == ELU:
         return d if v > 0 else d * (v + ELU_ALPHA)
