@@ -3,8 +3,6 @@ against the NumPy reference, and the estimators' ``activation='prelu'``
 (CUDA's kernels: tests/test_cuda.py; the activation's value and derivative
 in every backend: tests/test_activations.py)."""
 
-import pickle
-
 import numpy as np
 import pytest
 
@@ -16,6 +14,7 @@ from fastnn.backends._numpy import loss_and_gradient
 from test_backends import (  # noqa: F401  (n_threads: a fixture)
     COMPILED, _optimizer, assert_trains_like_reference, get_backend, make_problem, n_threads,
 )
+from test_batch_norm import assert_carries_on
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 
 
@@ -187,22 +186,7 @@ def test_lbfgs_learns_the_slopes(backend):
 
 
 def test_slopes_carry_on_across_partial_fit_warm_start_and_pickle(digits):
-    X, y = digits
-    params = dict(hidden_layer_sizes=(20,), activation="prelu", solver="sgd", momentum=0.0,
-                  shuffle=False, random_state=0)
-    a = MLPClassifier(**params)
-    a.partial_fit(X, y, classes=np.unique(y))
-    first = a.prelu_slopes_[0].copy()
-    b = pickle.loads(pickle.dumps(a))
-    np.testing.assert_array_equal(b.prelu_slopes_[0], first)
-    a.partial_fit(X, y)
-    assert np.abs(a.prelu_slopes_[0] - first).max() > 1e-5
-    b.partial_fit(X, y)
-    np.testing.assert_array_equal(b._theta, a._theta)
-
-    c = MLPClassifier(**params, max_iter=1).fit(X, y)
-    c.set_params(warm_start=True).fit(X, y)
-    np.testing.assert_allclose(c._theta, a._theta, rtol=1e-12)
+    assert_carries_on(*digits, dict(activation="prelu"), "prelu_slopes_")
 
 
 def test_early_stopping_restores_the_best_slopes(digits):

@@ -254,13 +254,10 @@ def _bias_activation(Z, b, code, param, pre):
 def _prelu_forward(Z, b, slopes, pre):
     """Z = prelu(Z + b) in place with each unit's slope; Z + b goes to ``pre``
     unless it is empty."""
-    keep = pre.shape[0] > 0
+    _act_loop(Z, b, IDENTITY, 0.0, pre)
     for r in range(Z.shape[0]):
         for j in range(Z.shape[1]):
-            z = Z[r, j] + b[j]
-            if keep:
-                pre[r, j] = z
-            Z[r, j] = activate(PRELU, z, slopes[j])
+            Z[r, j] = activate(PRELU, Z[r, j], slopes[j])
 
 
 @_jit
