@@ -226,7 +226,16 @@ def test_lbfgs_convergence_warning(digits):
         MLPClassifier(solver="lbfgs", max_iter=3).fit(X, y)
 
 
-def test_ctrl_c_keeps_last_weights():
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler for the test, even where the run started
+    with SIGINT ignored (a background job): else the fit would run to its end."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_keeps_last_weights(python_sigint):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(20000, 50)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
