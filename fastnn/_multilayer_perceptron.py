@@ -934,9 +934,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epoch's (Keras' ``EarlyStopping`` default).
     clipnorm : float or None, default=None
         Keras' ``clipnorm`` for the stochastic solvers: before each step,
-        every weight matrix's and every bias vector's gradient (penalties
-        included) is scaled down to an L2 norm of at most ``clipnorm``. None:
-        no clipping. L-BFGS ignores it.
+        the gradient (penalties included) of every weight matrix, bias
+        vector, batch-norm scale vector and prelu slope vector is scaled down
+        to an L2 norm of at most ``clipnorm``, each on its own. None: no
+        clipping. L-BFGS ignores it.
     dropout : float or list of float, default=0.0
         Inverted dropout on the hidden layers' outputs, for the stochastic
         solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
@@ -1462,9 +1463,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epoch's (Keras' ``EarlyStopping`` default).
     clipnorm : float or None, default=None
         Keras' ``clipnorm`` for the stochastic solvers: before each step,
-        every weight matrix's and every bias vector's gradient (penalties
-        included) is scaled down to an L2 norm of at most ``clipnorm``. None:
-        no clipping. L-BFGS ignores it.
+        the gradient (penalties included) of every weight matrix, bias
+        vector, batch-norm scale vector and prelu slope vector is scaled down
+        to an L2 norm of at most ``clipnorm``, each on its own. None: no
+        clipping. L-BFGS ignores it.
     dropout : float or list of float, default=0.0
         Inverted dropout on the hidden layers' outputs, for the stochastic
         solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
