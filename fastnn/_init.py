@@ -15,7 +15,8 @@ def sklearn_uniform_init(net, random_state, hidden_activation, dtype):
     ``U(-b, b)`` with ``b = sqrt(factor / (fan_in + fan_out))`` (factor 2 for
     logistic hidden units, else 6), in float64, then cast to ``dtype``.
     Drawing in this exact order keeps the numbers identical to
-    scikit-learn's for the same ``random_state``.
+    scikit-learn's for the same ``random_state``. A maxout layer's fan-out is
+    its number of weight columns.
 
     Parameters
     ----------
@@ -39,9 +40,9 @@ def sklearn_uniform_init(net, random_state, hidden_activation, dtype):
         factors.append(factors[-1] if factors else 6.0)
     coefs, intercepts = [], []
     for layer, factor in zip(net.layers, factors):
-        bound = np.sqrt(factor / (layer.n_in + layer.n_out))
-        coefs.append(random_state.uniform(-bound, bound, (layer.n_in, layer.n_out)))
-        intercepts.append(random_state.uniform(-bound, bound, layer.n_out))
+        bound = np.sqrt(factor / (layer.n_in + layer.width))
+        coefs.append(random_state.uniform(-bound, bound, (layer.n_in, layer.width)))
+        intercepts.append(random_state.uniform(-bound, bound, layer.width))
     return net.pack(coefs, intercepts, dtype)
 
 
@@ -80,6 +81,8 @@ def keras_init(net, random_state, scheme, dtype):
     uniform on ``[-limit, limit]`` with ``limit = sqrt(3 * scale / fan)``,
     or normal truncated at two standard deviations. Biases start at 0.
     Layers are drawn in order from ``random_state``, in float64, then cast.
+    A maxout layer's fan-out is its number of weight columns (as for Keras'
+    ``Dense`` layer feeding a max over pieces).
 
     Parameters
     ----------
@@ -95,13 +98,13 @@ def keras_init(net, random_state, scheme, dtype):
     """
     coefs, intercepts = [], []
     for layer in net.layers:
-        shape = (layer.n_in, layer.n_out)
-        intercepts.append(np.zeros(layer.n_out))
+        shape = (layer.n_in, layer.width)
+        intercepts.append(np.zeros(layer.width))
         if scheme == "zeros":
             coefs.append(np.zeros(shape))
             continue
         scale, fan_mode, distribution = KERAS_SCHEMES[scheme]
-        fan = layer.n_in if fan_mode == "in" else (layer.n_in + layer.n_out) / 2
+        fan = layer.n_in if fan_mode == "in" else (layer.n_in + layer.width) / 2
         if distribution == "uniform":
             limit = np.sqrt(3.0 * scale / fan)
             coefs.append(random_state.uniform(-limit, limit, shape))

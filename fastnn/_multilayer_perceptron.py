@@ -54,10 +54,11 @@ from .backends._data import as_compute_input, make_train_data
 
 
 @functools.lru_cache(maxsize=64)
-def _network_spec(units, activation, loss, negative_slope, batch_norm, bn_epsilon):
+def _network_spec(units, activation, loss, negative_slope, batch_norm, bn_epsilon,
+                  maxout_pieces):
     # One spec per architecture, so its cached arrays outlive a predict call.
     return NetworkSpec.from_units(units, activation, loss, negative_slope, batch_norm,
-                                  bn_epsilon)
+                                  bn_epsilon, maxout_pieces)
 
 
 _ACTIVATION_NAMES = frozenset(HIDDEN_ACTIVATIONS) | frozenset(ACTIVATION_ALIASES)
@@ -116,6 +117,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions({"auto", *available_backends()})],
         "negative_slope": [Interval(Real, 0, None, closed="left")],
+        "maxout_pieces": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INIT_SCHEMES))],
         "rho": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -157,6 +159,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         max_fun,
         backend,
         negative_slope,
+        maxout_pieces,
         init,
         rho,
         weight_decay,
@@ -194,6 +197,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.max_fun = max_fun
         self.backend = backend
         self.negative_slope = negative_slope
+        self.maxout_pieces = maxout_pieces
         self.rho = rho
         self.weight_decay = weight_decay
         self.l1 = l1
@@ -223,12 +227,28 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             return _canonical_activation(self.activation)
         return tuple(_canonical_activation(a) for a in self.activation)
 
+    def _fitted_units(self):
+        """Layer widths of the fitted model, input first: each layer's input
+        width, then the outputs (a maxout layer's ``coefs_`` are wider)."""
+        return [c.shape[0] for c in self.coefs_] + [self.coefs_[-1].shape[1]]
+
     def _network(self):
         """The :class:`NetworkSpec` of the fitted (or initialised) model."""
-        units = (self.coefs_[0].shape[0],) + tuple(c.shape[1] for c in self.coefs_)
-        return _network_spec(units, self._hidden_activations(), self._training_loss,
-                             float(self.negative_slope), self._fitted_batch_norm(),
-                             float(self.batch_norm_epsilon))
+        net = _network_spec(tuple(self._fitted_units()), self._hidden_activations(),
+                            self._training_loss, float(self.negative_slope),
+                            self._fitted_batch_norm(), float(self.batch_norm_epsilon),
+                            int(self.maxout_pieces))
+        fitted = [c.shape[1] for c in self.coefs_]
+        asked = [layer.width for layer in net.layers]
+        if fitted != asked:
+            # Maxout's pieces are weight columns: they cannot change on a fitted model.
+            raise ValueError(
+                f"The fitted network's weight matrices have {fitted} columns, but "
+                f"activation and maxout_pieces ask for {asked}; they must keep maxout "
+                "and its pieces where the model has them (refit without warm_start to "
+                "change them)."
+            )
+        return net
 
     def _fitted_batch_norm(self):
         """Which hidden layers of the fitted model have batch normalization."""
@@ -355,7 +375,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         hidden = self._hidden_activations()
         net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
                                      float(self.negative_slope), batch_norm,
-                                     float(self.batch_norm_epsilon))
+                                     float(self.batch_norm_epsilon), int(self.maxout_pieces))
         for name in _LAYER_ATTRIBUTES:
             self.__dict__.pop(name, None)
         if self.init == "sklearn":
@@ -419,7 +439,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if first_pass:
             self._initialize(y, layer_units, X.dtype, batch_norm)
         else:
-            fitted_units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+            fitted_units = self._fitted_units()
             if fitted_units != layer_units:
                 raise ValueError(
                     f"The fitted network has layer sizes {fitted_units}, but this call "
@@ -843,7 +863,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         (slope ``negative_slope`` below 0), ``'prelu'`` (a slope per unit,
         learned, starting at ``negative_slope``; Keras' ``PReLU``), ``'elu'``
         (alpha 1), ``'selu'``, ``'gelu'`` (exact, with erf), ``'swish'``
-        (alias ``'silu'``) and ``'softplus'``.
+        (alias ``'silu'``), ``'softplus'`` and ``'maxout'`` (Goodfellow et
+        al.: each unit the largest of ``maxout_pieces`` linear pieces).
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, \
             default='adam'
         The solver for weight optimization. ``'lbfgs'``, ``'sgd'`` and
@@ -907,6 +928,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     negative_slope : float, default=0.2
         Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
         the initial slope of ``'prelu'``'s units; not negative.
+    maxout_pieces : int, default=2
+        Linear pieces of each ``'maxout'`` unit. A maxout layer of ``n``
+        units has ``n * maxout_pieces`` weight columns (``coefs_`` of shape
+        ``(n_in, n * maxout_pieces)``, unit ``j`` reading columns
+        ``j * maxout_pieces`` to ``(j + 1) * maxout_pieces - 1``), its
+        intercepts and batch-norm statistics one per column; the gradient of
+        a unit goes to its largest piece (the first, on a tie). 1 makes the
+        layer linear.
     init : str, default='sklearn'
         Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
         (Glorot-uniform weights and biases, the same numbers for the same
@@ -1086,6 +1115,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         backend="auto",
         negative_slope=0.2,
+        maxout_pieces=2,
         init="sklearn",
         rho=0.9,
         weight_decay=0.004,
@@ -1125,6 +1155,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             backend=backend,
             negative_slope=negative_slope,
+            maxout_pieces=maxout_pieces,
             init=init,
             rho=rho,
             weight_decay=weight_decay,
@@ -1376,7 +1407,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         (slope ``negative_slope`` below 0), ``'prelu'`` (a slope per unit,
         learned, starting at ``negative_slope``; Keras' ``PReLU``), ``'elu'``
         (alpha 1), ``'selu'``, ``'gelu'`` (exact, with erf), ``'swish'``
-        (alias ``'silu'``) and ``'softplus'``.
+        (alias ``'silu'``), ``'softplus'`` and ``'maxout'`` (Goodfellow et
+        al.: each unit the largest of ``maxout_pieces`` linear pieces).
     solver : {'lbfgs', 'sgd', 'adam', 'rmsprop', 'adagrad', 'adamw', 'nadam'}, \
             default='adam'
         The solver for weight optimization. ``'lbfgs'``, ``'sgd'`` and
@@ -1436,6 +1468,14 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     negative_slope : float, default=0.2
         Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
         the initial slope of ``'prelu'``'s units; not negative.
+    maxout_pieces : int, default=2
+        Linear pieces of each ``'maxout'`` unit. A maxout layer of ``n``
+        units has ``n * maxout_pieces`` weight columns (``coefs_`` of shape
+        ``(n_in, n * maxout_pieces)``, unit ``j`` reading columns
+        ``j * maxout_pieces`` to ``(j + 1) * maxout_pieces - 1``), its
+        intercepts and batch-norm statistics one per column; the gradient of
+        a unit goes to its largest piece (the first, on a tie). 1 makes the
+        layer linear.
     init : str, default='sklearn'
         Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
         (Glorot-uniform weights and biases, the same numbers for the same
@@ -1604,6 +1644,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_fun=15000,
         backend="auto",
         negative_slope=0.2,
+        maxout_pieces=2,
         init="sklearn",
         rho=0.9,
         weight_decay=0.004,
@@ -1642,6 +1683,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             max_fun=max_fun,
             backend=backend,
             negative_slope=negative_slope,
+            maxout_pieces=maxout_pieces,
             init=init,
             rho=rho,
             weight_decay=weight_decay,

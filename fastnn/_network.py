@@ -12,6 +12,12 @@ statistics in the same buffer makes every copy of the model (best weights,
 checkpoints, callbacks' restores) carry them along. Layers with the
 ``prelu`` activation add, after those, one block each: the learned negative
 slope of every unit.
+
+A ``maxout`` layer of ``n_out`` units with ``k`` pieces is ``n_out * k``
+linear columns wide (its ``width``): its weight matrix is ``n_in x width``,
+its bias and batch-norm blocks are ``width`` long, and unit ``j`` outputs
+the largest of columns ``j * k, ..., j * k + k - 1``. Every other layer's
+width is its number of units.
 """
 
 from dataclasses import dataclass
@@ -35,9 +41,10 @@ class DenseLayer:
     activation : str
         Name of the activation, a key of ``fastnn._registry.ACTIVATIONS``.
     param : float, default=0.0
-        The activation's parameter: the negative slope of ``leaky_relu``, or
-        the initial slope of ``prelu``'s units (which then learn their own;
-        the other activations have none).
+        The activation's parameter: the negative slope of ``leaky_relu``,
+        the initial slope of ``prelu``'s units (which then learn their own),
+        or the number of pieces of each ``maxout`` unit (a whole number; the
+        other activations have none).
     batch_norm : bool, default=False
         Whether the layer normalizes ``x @ W`` over the mini-batch before the
         activation: ``act(gamma * (x @ W - mean) / sqrt(var + eps) + b)``,
@@ -49,6 +56,16 @@ class DenseLayer:
     activation: str
     param: float = 0.0
     batch_norm: bool = False
+
+    @property
+    def pieces(self):
+        """Linear columns per unit: maxout's pieces, else 1."""
+        return int(self.param) if self.activation == "maxout" else 1
+
+    @property
+    def width(self):
+        """Linear columns of ``x @ W``: ``n_out * pieces``."""
+        return self.n_out * self.pieces
 
 
 @dataclass(frozen=True)
@@ -72,7 +89,7 @@ class NetworkSpec:
 
     @classmethod
     def from_units(cls, layer_units, hidden_activation, loss, negative_slope=0.0,
-                   batch_norm=(), bn_epsilon=1e-3):
+                   batch_norm=(), bn_epsilon=1e-3, maxout_pieces=2):
         """Build the spec of an MLP from its layer widths.
 
         Parameters
@@ -91,6 +108,8 @@ class NetworkSpec:
             Which hidden layers normalize their batch (empty: none).
         bn_epsilon : float, default=1e-3
             The batch-normalized layers' ``eps``.
+        maxout_pieces : int, default=2
+            Linear pieces of each unit of the ``maxout`` layers.
         """
         n_hidden = len(layer_units) - 2
         if isinstance(hidden_activation, str):
@@ -108,10 +127,10 @@ class NetworkSpec:
         if len(norms) != n_hidden:
             raise ValueError(f"batch_norm needs one flag per hidden layer ({n_hidden}).")
         norms.append(False)
+        params = {"leaky_relu": float(negative_slope), "prelu": float(negative_slope),
+                  "maxout": float(maxout_pieces)}
         layers = tuple(
-            DenseLayer(int(a), int(b), act,
-                       float(negative_slope) if act in ("leaky_relu", "prelu") else 0.0,
-                       bool(norm))
+            DenseLayer(int(a), int(b), act, params.get(act, 0.0), bool(norm))
             for a, b, act, norm in zip(layer_units[:-1], layer_units[1:], acts, norms)
         )
         return cls(layers, loss, float(bn_epsilon) if any(norms) else 1e-3)
@@ -127,6 +146,18 @@ class NetworkSpec:
         )
 
     @cached_property
+    def widths(self):
+        """Linear widths (``DenseLayer.width``), input first, as a read-only
+        ``intp`` array: ``units`` but for the maxout layers."""
+        return _read_only(
+            np.array([self.layers[0].n_in] + [layer.width for layer in self.layers], dtype=np.intp)
+        )
+
+    @cached_property
+    def has_maxout(self):
+        return any(layer.activation == "maxout" for layer in self.layers)
+
+    @cached_property
     def activation_codes(self):
         """Activation code of each layer, as a read-only ``int32`` array."""
         return _read_only(
@@ -135,7 +166,8 @@ class NetworkSpec:
 
     @cached_property
     def activation_params(self):
-        """Activation parameter of each layer, as a read-only ``float64`` array."""
+        """Activation parameter of each layer, as a read-only ``float64`` array
+        (the kernels read maxout's pieces from it)."""
         return _read_only(np.array([layer.param for layer in self.layers], dtype=np.float64))
 
     @cached_property
@@ -152,8 +184,9 @@ class NetworkSpec:
     def bn_offsets(self):
         """Start of each layer's batch-norm block (gamma, mean, var) in the
         flat buffer, as a read-only ``intp`` array of ``n_layers + 1`` entries;
-        a layer without batch norm has an empty block."""
-        sizes = [3 * layer.n_out if layer.batch_norm else 0 for layer in self.layers]
+        a layer without batch norm has an empty block. The statistics are
+        those of the ``width`` linear columns."""
+        sizes = [3 * layer.width if layer.batch_norm else 0 for layer in self.layers]
         start = self.offsets()[1][-1]
         return _read_only((start + np.concatenate([[0], np.cumsum(sizes)])).astype(np.intp))
 
@@ -174,7 +207,7 @@ class NetworkSpec:
     @cached_property
     def n_weights(self):
         """Number of weights: the multiply-adds of one row's forward pass."""
-        return sum(layer.n_in * layer.n_out for layer in self.layers)
+        return sum(layer.n_in * layer.width for layer in self.layers)
 
     @property
     def loss_code(self):
@@ -197,9 +230,9 @@ class NetworkSpec:
 
     @cached_property
     def _offsets(self):
-        sizes = [layer.n_in * layer.n_out for layer in self.layers]
+        sizes = [layer.n_in * layer.width for layer in self.layers]
         coef_off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
-        bias_sizes = [layer.n_out for layer in self.layers]
+        bias_sizes = [layer.width for layer in self.layers]
         bias_off = (coef_off[-1] + np.concatenate([[0], np.cumsum(bias_sizes)])).astype(np.intp)
         return _read_only(coef_off), _read_only(bias_off)
 
@@ -211,7 +244,7 @@ class NetworkSpec:
         """Return ``(coefs, intercepts)``: lists of views into ``theta``."""
         coef_off, bias_off = self.offsets()
         coefs = [
-            theta[coef_off[i] : coef_off[i + 1]].reshape(layer.n_in, layer.n_out)
+            theta[coef_off[i] : coef_off[i + 1]].reshape(layer.n_in, layer.width)
             for i, layer in enumerate(self.layers)
         ]
         intercepts = [theta[bias_off[i] : bias_off[i + 1]] for i in range(len(self.layers))]
@@ -223,7 +256,7 @@ class NetworkSpec:
         for the others."""
         out = ([], [], [])
         for layer, start in zip(self.layers, self.bn_offsets):
-            n = layer.n_out
+            n = layer.width
             for i, part in enumerate(out):
                 part.append(theta[start + i * n : start + (i + 1) * n] if layer.batch_norm
                             else None)

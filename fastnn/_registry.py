@@ -19,12 +19,13 @@ ACTIVATIONS = {
     "swish": 10,
     "softplus": 11,
     "prelu": 12,
+    "maxout": 13,
 }
 
 # Activations a user may put on a hidden layer (the rest are output-only).
 HIDDEN_ACTIVATIONS = (
     "identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu",
-    "swish", "softplus",
+    "swish", "softplus", "maxout",
 )
 
 # Other names users may pass, and the activation each one means.
@@ -32,8 +33,9 @@ ACTIVATION_ALIASES = {"sigmoid": "logistic", "silu": "swish"}
 
 # Activations whose derivative is computed from the pre-activation z (the
 # others from their output a, which saves keeping z during training). prelu's
-# learned slope may reach 0 or below, so its output cannot give back z.
-DERIVATIVE_FROM_INPUT = ("gelu", "swish", "prelu")
+# learned slope may reach 0 or below, so its output cannot give back z;
+# maxout's output does not say which piece won.
+DERIVATIVE_FROM_INPUT = ("gelu", "swish", "prelu", "maxout")
 
 # Constants of the fixed-parameter activations (Keras' and PyTorch's values).
 ELU_ALPHA = 1.0

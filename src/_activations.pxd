@@ -20,6 +20,7 @@ cdef enum:
     ACT_SWISH = 10
     ACT_SOFTPLUS = 11
     ACT_PRELU = 12
+    ACT_MAXOUT = 13
 
 # Constants: ELU's alpha and SELU's alpha and scale (as in _registry.py), and
 # GELU's 1/sqrt(2) and 1/sqrt(2 pi). A .pxd cannot hold initialised globals.
@@ -73,7 +74,7 @@ cdef inline floating _log1p(floating x) noexcept nogil:
 
 cdef inline bint derivative_from_input(int act) noexcept nogil:
     """Whether act's derivative is computed from its input z (else from its output)."""
-    return act == ACT_GELU or act == ACT_SWISH or act == ACT_PRELU
+    return act == ACT_GELU or act == ACT_SWISH or act == ACT_PRELU or act == ACT_MAXOUT
 
 
 cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_rows,
@@ -225,3 +226,52 @@ cdef inline void prelu_backward(floating* D, const floating* Z, const floating* 
         for j in range(n_cols):
             g_slopes[j] = g_slopes[j] + d[j] * (z[j] if z[j] < 0 else 0)
             d[j] = d[j] if z[j] > 0 else slopes[j] * d[j]
+
+
+cdef inline void maxout_forward(floating* Z, Py_ssize_t n_rows, Py_ssize_t n_units,
+                                Py_ssize_t k) noexcept nogil:
+    """Each unit's largest piece, in place: Z (n_rows x n_units * k) becomes
+    its first n_rows * n_units elements, n_rows x n_units.
+
+    Unit j of a row reads columns ``j * k`` to ``j * k + k - 1``. Writing in
+    increasing order never overwrites a piece still to be read.
+    """
+    cdef Py_ssize_t r, j, i
+    cdef const floating* z
+    cdef floating best
+    for r in range(n_rows):
+        for j in range(n_units):
+            z = Z + (r * n_units + j) * k
+            best = z[0]
+            for i in range(1, k):
+                # A NaN wins, as in NumPy's max.
+                if z[i] > best or (z[i] != z[i] and best == best):
+                    best = z[i]
+            Z[r * n_units + j] = best
+
+
+cdef inline void maxout_backward(floating* D, const floating* Z, Py_ssize_t n_rows,
+                                 Py_ssize_t n_units, Py_ssize_t k) noexcept nogil:
+    """dL/da (the first n_rows x n_units of D) to dL/dz (n_rows x n_units * k),
+    in place: each unit's delta goes to its first largest piece of Z (the
+    pre-activations), the other pieces get 0.
+
+    Going from the last unit back, every write lands at or after the delta it
+    replaces, so no delta is overwritten before it is read.
+    """
+    cdef Py_ssize_t r, j, i, best
+    cdef const floating* z
+    cdef floating d
+    cdef floating* out
+    for r in range(n_rows - 1, -1, -1):
+        for j in range(n_units - 1, -1, -1):
+            z = Z + (r * n_units + j) * k
+            d = D[r * n_units + j]
+            best = 0
+            for i in range(1, k):
+                if z[i] > z[best] or (z[i] != z[i] and z[best] == z[best]):
+                    best = i
+            out = D + (r * n_units + j) * k
+            for i in range(k):
+                out[i] = 0
+            out[best] = d

@@ -28,7 +28,8 @@ from _blas cimport gemm, sumsq
 from _dropout cimport drop_units
 from _batch_norm cimport bn_forward, bn_backward
 from _activations cimport (bias_activation, mul_derivative, derivative_from_input,
-                          prelu_backward, ACT_PRELU)
+                          prelu_backward, maxout_forward, maxout_backward, ACT_IDENTITY,
+                          ACT_PRELU, ACT_MAXOUT)
 from _losses cimport sample_loss, finish_loss
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
@@ -50,9 +51,11 @@ cdef enum:
 
 cdef struct Net:
     Py_ssize_t n_layers
-    const Py_ssize_t* units     # n_layers + 1 widths, input first
+    const Py_ssize_t* units     # n_layers + 1 unit counts (outputs), input first
     const int* acts             # activation code of each layer
-    const double* act_param     # activation parameter of each layer (leaky_relu's slope)
+    # Activation parameter of each layer: leaky_relu's slope, or the pieces
+    # of a maxout layer, whose ``width`` (x @ W's columns) is units * pieces.
+    const double* act_param
     const Py_ssize_t* coef_off  # start of each weight matrix in theta
     const Py_ssize_t* bias_off  # start of each bias vector in theta
     # Start of each layer's prelu slopes in theta (after the batch-norm
@@ -60,14 +63,16 @@ cdef struct Net:
     # its activation is prelu.
     const Py_ssize_t* slope_off
     int loss
-    Py_ssize_t act_size         # sum(units[1:]): one row of all layer outputs
+    # Sum of the layers' widths: one row of every layer's block (a maxout
+    # layer's block holds its pieces, then its outputs in the first units).
+    Py_ssize_t act_size
     bint keep                   # training keeps what derivatives read (see forward_batch)
     const double* drop          # dropout rate of each layer; NULL: no dropout
     uint64_t key                # the epoch's dropout stream (fastnn/_dropout.py)
     # Batch normalization (fastnn/_batch_norm.py); bn_off NULL: none. Layer l
     # is normalized when its block bn_off[l]:bn_off[l + 1] of theta (gamma,
     # running mean, running variance) is not empty. bn_mean and bn_inv hold
-    # the batch's mean and 1 / sqrt(var + eps) of every unit (act_size each).
+    # the batch's mean and 1 / sqrt(var + eps) of every column (act_size each).
     const Py_ssize_t* bn_off
     double bn_eps, bn_momentum
     double* bn_mean
@@ -100,11 +105,19 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
         if slope_off[l + 1] - slope_off[l] != (units[l + 1] if acts[l] == ACT_PRELU else 0):
             raise ValueError("a prelu layer's slope block holds one slope per unit; "
                              "other layers have none")
-    if acts[net.n_layers - 1] == ACT_PRELU:
-        raise ValueError("prelu is a hidden activation")
+    if acts[net.n_layers - 1] == ACT_PRELU or acts[net.n_layers - 1] == ACT_MAXOUT:
+        raise ValueError("prelu and maxout are hidden activations")
     net.units = &units[0]
     net.acts = &acts[0]
     net.act_param = &act_param[0]
+    for l in range(net.n_layers):
+        if acts[l] == ACT_MAXOUT and not (act_param[l] >= 1 and act_param[l] % 1 == 0):
+            raise ValueError("a maxout layer's parameter is its number of pieces, "
+                             "a whole number >= 1")
+        if coef_off[l + 1] - coef_off[l] != units[l] * width(&net, l) \
+                or bias_off[l + 1] - bias_off[l] != width(&net, l):
+            raise ValueError("a layer's weights and biases must have units * pieces "
+                             "columns (maxout), else units")
     net.keep = keeps_input(acts)
     net.drop = NULL
     net.key = 0
@@ -115,8 +128,8 @@ cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
     net.slope_off = &slope_off[0]
     net.loss = loss
     net.act_size = 0
-    for l in range(1, net.n_layers + 1):
-        net.act_size += units[l]
+    for l in range(net.n_layers):
+        net.act_size += width(&net, l)
     return net
 
 
@@ -127,6 +140,21 @@ cdef bint keeps_input(const int[::1] acts):
         if derivative_from_input(acts[l]):
             return True
     return False
+
+
+cdef inline Py_ssize_t width(Net* net, Py_ssize_t l) noexcept nogil:
+    # Columns of layer l's x @ W: a maxout layer's units times pieces.
+    if net.acts[l] == ACT_MAXOUT:
+        return net.units[l + 1] * <Py_ssize_t>net.act_param[l]
+    return net.units[l + 1]
+
+
+cdef inline Py_ssize_t unit_offset(Net* net, Py_ssize_t l) noexcept nogil:
+    # Index of layer l's first output unit counted over all layers (dropout's).
+    cdef Py_ssize_t k, off = 0
+    for k in range(1, l + 1):
+        off += net.units[k]
+    return off
 
 
 cdef inline bint normalized(Net* net, Py_ssize_t l) noexcept nogil:
@@ -152,8 +180,9 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                                    Py_ssize_t max_batch) noexcept nogil:
     """Fill every layer's output for the batch; return the dense input used.
 
-    Layer l's output is the block ``acts + max_batch * sum(units[1:l+1])``;
-    unless ``pres`` is NULL, what each layer's derivative reads goes to the
+    Layer l's output is the block ``acts + max_batch * sum(widths[:l])``
+    (a maxout layer's outputs fill the start of its block); unless ``pres``
+    is NULL, what each layer's derivative reads goes to the
     same place in ``pres`` where the outputs cannot serve: the
     pre-activations of the layers whose derivative needs them, the outputs
     before the mask of the layers with dropout (``net.drop``; row ``r`` of
@@ -162,7 +191,7 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     in ``xhats`` and move their running statistics in ``theta``.
     Returns NULL for sparse input (the first layer reads the CSR arrays).
     """
-    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, nf = d.n_features
+    cdef Py_ssize_t l, r, p, j, i, n_in, n_out, n_units, nf = d.n_features
     cdef const floating* X = <const floating*>d.values
     cdef const floating* xin = NULL
     cdef const floating* w
@@ -185,7 +214,8 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     a_in = xin
     for l in range(net.n_layers):
         n_in = net.units[l]
-        n_out = net.units[l + 1]
+        n_out = width(net, l)
+        n_units = net.units[l + 1]
         w = theta + net.coef_off[l]
         if l == 0 and d.indices != NULL:
             # Z = X_batch @ W0 with X_batch sparse: one axpy per stored value.
@@ -207,14 +237,18 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
             bn = <floating*>theta + net.bn_off[l]
             bn_forward(z, xhats + (z - acts), net.bn_mean + unit, net.bn_inv + unit, bn,
                        bn + n_out, bn + 2 * n_out, nb, n_out, net.bn_eps, net.bn_momentum)
-        bias_activation(z, theta + net.bias_off[l], nb, n_out, net.acts[l], net.act_param[l],
+        bias_activation(z, theta + net.bias_off[l], nb, n_out,
+                        ACT_IDENTITY if net.acts[l] == ACT_MAXOUT else net.acts[l],
+                        net.act_param[l],
                         pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL,
                         layer_slopes(net, theta, l))
+        if net.acts[l] == ACT_MAXOUT:
+            maxout_forward(z, nb, n_units, n_out // n_units)
         # Dropout in training only (pres is NULL when predicting).
         if net.drop != NULL and pres != NULL and l < net.n_layers - 1 and net.drop[l] > 0:
             if not derivative_from_input(net.acts[l]):
                 memcpy(pres, z, nb * n_out * sizeof(floating))
-            drop_units(z, nb, n_out, net.drop[l], net.key, start, (z - acts) // max_batch)
+            drop_units(z, nb, n_units, net.drop[l], net.key, start, unit_offset(net, l))
         a_in = z
         z = z + max_batch * n_out
         if pres != NULL:
@@ -289,7 +323,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
 
     # Output layer: loss and delta = (prediction - target) * weight.
     for l in range(L - 1):
-        off += max_batch * net.units[l + 1]
+        off += max_batch * width(net, l)
     P = acts + off
     D = deltas + off
     for r in range(nb):
@@ -304,11 +338,12 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
 
     for l in range(L - 1, -1, -1):
         n_in = net.units[l]
-        n_cur = net.units[l + 1]
+        n_cur = width(net, l)
         W = theta + net.coef_off[l]
         gW = grad + net.coef_off[l]
         gb = grad + net.bias_off[l]
-        a_in = xin if l == 0 else P - max_batch * n_in
+        # The previous layer's outputs, at the start of its block.
+        a_in = xin if l == 0 else P - max_batch * width(net, l - 1)
         column_sums(D, nb, n_cur, gb)
         if normalized(net, l):
             # D becomes dL/d(x @ W); the bias sums above are dL/dbeta.
@@ -335,18 +370,20 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             # D_prev = (D @ W.T) * act'(A_prev)
             gemm(False, True, <int>nb, <int>n_in, <int>n_cur, <floating>1.0,
                  D, <int>n_cur, W, <int>n_cur, <floating>0.0,
-                 D - max_batch * n_in, <int>n_in)
-            D = D - max_batch * n_in
-            P = P - max_batch * n_in
+                 D - max_batch * width(net, l - 1), <int>n_in)
+            D = D - max_batch * width(net, l - 1)
+            P = P - max_batch * width(net, l - 1)
             # Dropped units pass no delta; kept ones are scaled as in the forward pass.
             dropped = net.drop != NULL and net.drop[l - 1] > 0
             if dropped:
-                drop_units(D, nb, n_in, net.drop[l - 1], net.key, start, (P - acts) // max_batch)
+                drop_units(D, nb, n_in, net.drop[l - 1], net.key, start, unit_offset(net, l - 1))
             # The derivative reads the outputs, or what forward_batch kept.
             V = P
             if dropped or derivative_from_input(net.acts[l - 1]):
                 V = pres + (P - acts)
-            if net.acts[l - 1] == ACT_PRELU:
+            if net.acts[l - 1] == ACT_MAXOUT:
+                maxout_backward(D, V, nb, n_in, width(net, l - 1) // n_in)
+            elif net.acts[l - 1] == ACT_PRELU:
                 prelu_backward(D, V, theta + net.slope_off[l - 1],
                                grad + net.slope_off[l - 1], nb, n_in)
             else:
@@ -413,10 +450,21 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     return p
 
 
+cdef Py_ssize_t work_size(Py_ssize_t act_size, Py_ssize_t n_features, Py_ssize_t max_batch,
+                          bint gather, Py_ssize_t n_threads, Py_ssize_t n_params, bint keep,
+                          bint norm):
+    return (n_threads * thread_work_size(act_size, n_features, ceil_div(max_batch, n_threads),
+                                         gather, keep, norm)
+            + (n_threads - 1) * n_params)
+
+
 def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t max_batch,
                    bint gather, Py_ssize_t n_threads=1, Py_ssize_t n_params=0,
                    bint dropout=False, bint batch_norm=False):
     """Number of elements of the ``work`` buffer of ``epoch`` and ``loss_grad``.
+
+    ``units`` are the layers' widths, input first (``NetworkSpec.widths``:
+    a maxout layer counts its pieces).
 
     Each of ``n_threads`` threads holds every layer's outputs and deltas for
     its share of a ``max_batch``-row batch (and what derivatives read when
@@ -428,9 +476,8 @@ def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t 
     cdef Py_ssize_t l, s = 0
     for l in range(1, units.shape[0]):
         s += units[l]
-    return (n_threads * thread_work_size(s, units[0], ceil_div(max_batch, n_threads), gather,
-                                         keeps_input(acts) or dropout, batch_norm)
-            + (n_threads - 1) * n_params)
+    return work_size(s, units[0], max_batch, gather, n_threads, n_params,
+                     keeps_input(acts) or dropout, batch_norm)
 
 
 cdef inline floating* part_grad(Parts* p, floating* grad, Py_ssize_t k) noexcept nogil:
@@ -763,8 +810,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             raise ValueError("bn_off must hold n_layers + 1 block starts, from the biases' "
                              "end to the slopes' start")
         for t in range(net.n_layers):
-            if bn_off[t + 1] - bn_off[t] not in (0, 3 * units[t + 1]):
-                raise ValueError("a batch-norm block holds 3 values per unit")
+            if bn_off[t + 1] - bn_off[t] not in (0, 3 * width(&net, t)):
+                raise ValueError("a batch-norm block holds 3 values per column")
         if bn_off[net.n_layers] > bn_off[0]:
             if n_threads != 1:
                 raise ValueError("batch normalization needs n_threads=1")
@@ -776,8 +823,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     elif slope_off[0] != bias_off[net.n_layers]:
         raise ValueError("theta has more entries than the weights, biases and slopes: "
                          "pass bn_off")
-    if work.shape[0] < workspace_size(units, acts, bs, gather, n_threads, n_params,
-                                      net.drop != NULL, net.bn_off != NULL):
+    if work.shape[0] < work_size(net.act_size, n_features, bs, gather, n_threads, n_params,
+                                 net.keep, net.bn_off != NULL):
         raise ValueError("workspace too small")
     # Clipping's variables: weight matrices, bias vectors, batch-norm blocks
     # (whose norm is gamma's: the running statistics' gradient is 0), then
@@ -855,7 +902,8 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("grad must match theta")
     if slope_off[0] != bias_off[net.n_layers]:
         raise ValueError("batch normalization is for epoch only")
-    if work.shape[0] < workspace_size(units, acts, n, False, n_threads, n_params):
+    if work.shape[0] < work_size(net.act_size, n_features, n, False, n_threads, n_params,
+                                 net.keep, False):
         raise ValueError("workspace too small")
     parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0])
     s.solver = -1
@@ -885,7 +933,8 @@ def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] slope_off, floating[:, ::1] out, floating[::1] work, int n_threads=1):
     """Network output (after the output activation) for every row, into ``out``.
 
-    Rows go in chunks of ``len(work) // (n_threads * sum(units[1:]))``,
+    Rows go in chunks of ``len(work) // (n_threads * sum(widths[1:]))``
+    (``NetworkSpec.widths``),
     shared out between ``n_threads`` threads (BLAS must then run
     single-threaded).
     """

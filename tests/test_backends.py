@@ -33,6 +33,9 @@ NETS = [
     # prelu's learned slopes (make_problem spreads them, some 0 or below).
     ([6, 5, 7, 3], ["relu", "prelu"], "log_loss"),
     ([5, 6, 2], "prelu", "squared_error"),
+    # maxout's pieces: wider weight matrices than units (make_problem: 2 pieces).
+    ([6, 5, 4, 3], ["maxout", "relu"], "log_loss"),
+    ([5, 6, 2], "maxout", "squared_error"),
 ]
 
 
@@ -45,10 +48,10 @@ def n_threads(request, monkeypatch):
 
 
 def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False,
-                 batch_norm=()):
+                 batch_norm=(), maxout_pieces=2):
     rng = np.random.RandomState(seed)
     net = NetworkSpec.from_units(units, hidden, loss, negative_slope=0.2,
-                                 batch_norm=batch_norm)
+                                 batch_norm=batch_norm, maxout_pieces=maxout_pieces)
     theta = sklearn_uniform_init(net, rng, hidden, dtype)
     # Batch norm's scales and running statistics away from their initial 1, 0, 1.
     for block in (b for part in net.batch_norm_views(theta) for b in part if b is not None):

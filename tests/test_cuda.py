@@ -199,6 +199,63 @@ def test_epoch_with_prelu_matches_reference(tiny, dtype, batch_norm):
         assert not np.allclose(before, after)
 
 
+def test_maxout_kernels_pick_the_first_largest_piece():
+    # Ties go to the first piece, forward and backward, as np.argmax does.
+    from numba import cuda
+
+    from fastnn.backends._cuda_kernels import maxout_apply, maxout_backward
+
+    Z = np.array([[1.0, 3.0, 3.0, -2.0, -2.0, -5.0],
+                  [0.5, 0.5, 0.5, 4.0, -1.0, 4.0]])
+    Da = np.array([[2.0, -1.0], [3.0, 7.0]])
+    A, D = cuda.device_array(4), cuda.device_array(12)
+    d_Z = cuda.to_device(Z.ravel())
+    maxout_apply[2, 2](d_Z, A, 2, 2, 3)
+    maxout_backward[2, 2](cuda.to_device(Da.ravel()), d_Z, D, 2, 2, 3)
+    np.testing.assert_array_equal(A.copy_to_host().reshape(2, 2), [[3.0, -2.0], [0.5, 4.0]])
+    np.testing.assert_array_equal(D.copy_to_host().reshape(2, 6),
+                                  [[0, 2.0, 0, -1.0, 0, 0], [3.0, 0, 0, 7.0, 0, 0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "units,hidden,pieces,batch_norm",
+    [
+        ([7, 4, 3], "maxout", 2, ()),
+        ([6, 5, 4, 3], ["tanh", "maxout"], 3, ()),
+        ([6, 4, 5, 3], ["maxout", "relu"], 3, (True, False)),
+    ],
+)
+def test_maxout_forward_and_gradient_match_reference(tiny, dtype, units, hidden, pieces,
+                                                    batch_norm):
+    # The GEMM writes the pieces (width columns), a kernel takes each unit's
+    # maximum, another sends each delta back to the winning piece.
+    ref = get_backend("numpy")
+    net, theta, data = make_problem(units, hidden, "log_loss", dtype, n=9, weighted=True,
+                                    batch_norm=batch_norm, maxout_pieces=pieces)
+    np.testing.assert_allclose(tiny.forward(net, theta, data.X), ref.forward(net, theta, data.X),
+                               **TOL[dtype])
+    g, g_ref = np.empty_like(theta), np.empty_like(theta)
+    value = tiny.loss_grad(net, theta, data, 0.01, g)
+    assert value == pytest.approx(ref.loss_grad(net, theta, data, 0.01, g_ref), rel=TOL[dtype]["rtol"])
+    np.testing.assert_allclose(g, g_ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype,hidden,pieces,batch_norm", [
+    (np.float64, ["maxout", "relu"], 3, (True, False)),
+    (np.float32, ["tanh", "maxout"], 2, (False, True)),
+])
+def test_epoch_with_maxout_matches_reference(tiny, dtype, hidden, pieces, batch_norm):
+    # Batch norm over the maxout layer's width columns, dropout on its
+    # outputs (units numbered by outputs, not widths) and clipping alongside.
+    net, theta0, data = make_problem([6, 5, 4, 3], hidden, "log_loss", dtype, n=13,
+                                     weighted=True, batch_norm=batch_norm, maxout_pieces=pieces)
+    order = np.random.RandomState(1).permutation(13).astype(np.intp)
+    dropouts = [Dropout(np.array([0.5, 0.3, 0.0]), epoch_key(2, e)) for e in range(2)]
+    assert_trains_like_reference(tiny, net, theta0, data, order, 6, "adam", 2, dtype,
+                                 lr_rel=1e-6, bn_momentum=0.9, clipnorm=0.2, dropouts=dropouts)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimator_fit_matches_numpy_backend(small_cuda):
     rng = np.random.RandomState(0)

@@ -105,13 +105,14 @@ def test_masks_scale_kept_outputs():
 # ------------------------------------------------------------- compiled epochs
 
 # (layer widths, hidden activation, loss): derivatives from the output (relu,
-# logistic, tanh, elu, softplus) and from the input (gelu, swish, prelu).
+# logistic, tanh, elu, softplus) and from the input (gelu, swish, prelu, maxout).
 DROPOUT_NETS = [
     ([6, 5, 4, 3], "tanh", "log_loss"),
     ([5, 9, 7, 2], ["relu", "logistic"], "binary_log_loss"),
     ([4, 8, 6, 2], ["gelu", "elu"], "squared_error"),
     ([5, 6, 4, 3], ["softplus", "swish"], "poisson"),
     ([5, 7, 6, 3], ["prelu", "relu"], "log_loss"),
+    ([5, 7, 6, 3], ["relu", "maxout"], "log_loss"),
 ]
 
 

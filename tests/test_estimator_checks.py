@@ -48,6 +48,15 @@ def test_sklearn_compatible_with_prelu(estimator, check):
     check(estimator)
 
 
+# maxout's pieces (wider weight matrices than units) through L-BFGS.
+MAXOUT_STYLE = dict(max_iter=100, activation="maxout", maxout_pieces=3, solver="lbfgs")
+
+
+@parametrize_with_checks([MLPClassifier(**MAXOUT_STYLE), MLPRegressor(**MAXOUT_STYLE)])
+def test_sklearn_compatible_with_maxout(estimator, check):
+    check(estimator)
+
+
 def test_sample_weight_equivalence_with_sklearn_settings():
     # The settings scikit-learn's own common tests use for its MLPs.
     check_sample_weight_equivalence_on_dense_data(

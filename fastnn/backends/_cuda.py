@@ -60,10 +60,11 @@ def cuda_status():
     return True, f"GPU: {name}"
 
 
-def _block_offsets(units, max_batch):
-    # Start of each layer's block of max_batch rows in the outputs/deltas buffers.
+def _block_offsets(widths, max_batch):
+    # Start of each layer's block of max_batch rows in the outputs/deltas
+    # buffers: width columns (maxout's pieces; its outputs use the first n).
     offs = [0]
-    for n in units[1:]:
+    for n in widths[1:]:
         offs.append(offs[-1] + max_batch * int(n))
     return offs
 
@@ -72,22 +73,29 @@ class _Workspace:
     """Device buffers of one fit, for batches of up to ``max_batch`` rows."""
 
     def __init__(self, cuda, net, dtype, max_batch, n_features, tpb, dropout=False):
-        self.offs = _block_offsets(net.units, max_batch)
+        self.offs = _block_offsets(net.widths, max_batch)
         self.max_batch = max_batch
+        # Dropout's number of each layer's first unit: outputs, not widths.
+        self.first_unit = np.concatenate([[0], np.cumsum(net.units[1:])]).astype(int).tolist()
         n_params = net.n_params
         self.outs = cuda.device_array(self.offs[-1], dtype)
         self.deltas = cuda.device_array(self.offs[-1], dtype)
         # What derivatives read, kept in training where the outputs cannot
-        # serve: pre-activations, or outputs before dropout's mask.
+        # serve: pre-activations, or outputs before dropout's mask. maxout's
+        # layers also put their linear columns there when predicting.
         keep = net.keeps_input or dropout
         self.pres = cuda.device_array(self.offs[-1] if keep else 0, dtype)
-        # Batch norm: the normalized products, and each unit's batch mean
+        # dL/da of a maxout layer (compact) before it goes to the pieces.
+        n_max = max([layer.n_out for layer in net.layers if layer.activation == "maxout"],
+                    default=0)
+        self.dact = cuda.device_array(max_batch * n_max, dtype)
+        # Batch norm: the normalized products, and each column's batch mean
         # and 1 / sqrt(var + eps).
         norm = net.has_batch_norm
         self.xhats = cuda.device_array(self.offs[-1] if norm else 0, dtype)
-        n_units = int(sum(net.units[1:]))
-        self.bn_mean = cuda.device_array(n_units if norm else 0, dtype)
-        self.bn_inv = cuda.device_array(n_units if norm else 0, dtype)
+        n_cols = int(sum(net.widths[1:]))
+        self.bn_mean = cuda.device_array(n_cols if norm else 0, dtype)
+        self.bn_inv = cuda.device_array(n_cols if norm else 0, dtype)
         self.xbuf = cuda.device_array(max_batch * n_features, dtype)
         self.row_loss = cuda.device_array(max_batch, np.float64)
         self.row_w = cuda.device_array(max_batch, np.float64)
@@ -106,10 +114,10 @@ class _Workspace:
     def layer(self, buf, l, nb, n_out):
         return buf[self.offs[l] : self.offs[l] + nb * n_out]
 
-    def units(self, buf, l, n_out):
-        # Layer l's entries of a buffer with one entry per unit.
+    def columns(self, buf, l, width):
+        # Layer l's entries of a buffer with one entry per linear column.
         u = self.offs[l] // self.max_batch
-        return buf[u : u + n_out]
+        return buf[u : u + width]
 
 
 class CudaBackend(Backend):
@@ -171,43 +179,53 @@ class CudaBackend(Backend):
         # batch being rows start, start + 1, ... of the epoch). Batch-normalized
         # layers (training only) keep their normalized products in ws.xhats
         # and move their running statistics in d_theta. prelu, which reads
-        # each unit's slope, runs in a kernel of its own after the shift.
+        # each unit's slope, runs in a kernel of its own after the shift;
+        # maxout's layers shift their width linear columns in ws.pres, and a
+        # kernel of their own writes the units' maxima to ws.outs.
         coef_off, bias_off = net.offsets()
         dt = np.dtype(dtype).type
-        units, codes = net.units, net.activation_codes
+        units, widths, codes = net.units, net.widths, net.activation_codes
         a_in = d_in
         for l in range(len(codes)):
-            n_in, n_out = int(units[l]), int(units[l + 1])
+            layer = net.layers[l]
+            n_in, n_out, width = int(units[l]), int(units[l + 1]), int(widths[l + 1])
             W = d_theta[coef_off[l] : coef_off[l + 1]]
-            b = d_theta[bias_off[l] : bias_off[l] + n_out]
-            Z = ws.layer(ws.outs, l, nb, n_out)
+            b = d_theta[bias_off[l] : bias_off[l] + width]
+            prelu, maxout = layer.activation == "prelu", layer.activation == "maxout"
+            # Where the GEMM writes: the outputs, or maxout's linear columns.
+            Z = ws.layer(ws.pres if maxout else ws.outs, l, nb, width)
             epi, pre = self._k.EPI_BIAS_ACT, None
-            if train and net.layers[l].activation in DERIVATIVE_FROM_INPUT:
-                epi, pre = self._k.EPI_BIAS_ACT_KEEP, ws.layer(ws.pres, l, nb, n_out)
-            prelu = net.layers[l].activation == "prelu"
-            code = self._k.IDENTITY if prelu else int(codes[l])
-            if net.layers[l].batch_norm:
-                self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out)
+            if train and layer.activation in DERIVATIVE_FROM_INPUT and not maxout:
+                epi, pre = self._k.EPI_BIAS_ACT_KEEP, ws.layer(ws.pres, l, nb, width)
+            code = self._k.IDENTITY if prelu or maxout else int(codes[l])
+            if layer.batch_norm:
+                self._gemm(dtype, nb, width, n_in, a_in, n_in, False, W, width, False, Z, width)
                 g = d_theta[net.bn_offsets[l] : net.bn_offsets[l + 1]]
-                mean, inv = ws.units(ws.bn_mean, l, n_out), ws.units(ws.bn_inv, l, n_out)
-                self._launch_1d(self._k.bn_stats, n_out, Z, nb, n_out, float(net.bn_epsilon),
+                mean, inv = ws.columns(ws.bn_mean, l, width), ws.columns(ws.bn_inv, l, width)
+                self._launch_1d(self._k.bn_stats, width, Z, nb, width, float(net.bn_epsilon),
                                 dt(bn_momentum), dt(1.0 - bn_momentum), mean, inv,
-                                g[n_out : 2 * n_out], g[2 * n_out :])
-                self._launch_1d(self._k.bn_apply, nb * n_out, Z, ws.layer(ws.xhats, l, nb, n_out),
-                                mean, inv, g[:n_out], b, Z[:0] if pre is None else pre, nb,
-                                n_out, code, net.layers[l].param)
+                                g[width : 2 * width], g[2 * width :])
+                self._launch_1d(self._k.bn_apply, nb * width, Z, ws.layer(ws.xhats, l, nb, width),
+                                mean, inv, g[:width], b, Z[:0] if pre is None else pre, nb,
+                                width, code, layer.param)
             else:
-                self._gemm(dtype, nb, n_out, n_in, a_in, n_in, False, W, n_out, False, Z, n_out,
-                           epi, b, pre, code, net.layers[l].param)
+                self._gemm(dtype, nb, width, n_in, a_in, n_in, False, W, width, False, Z, width,
+                           epi, b, pre, code, layer.param)
             if prelu:
                 slopes = d_theta[net.slope_offsets[l] : net.slope_offsets[l + 1]]
                 self._launch_1d(self._k.prelu_apply, nb * n_out, Z, slopes, nb, n_out)
+            if maxout:
+                A = ws.layer(ws.outs, l, nb, n_out)
+                self._launch_1d(self._k.maxout_apply, nb * n_out, Z, A, nb, n_out,
+                                layer.pieces)
+                Z = A
             rate = 0.0 if dropout is None else float(dropout.rates[l])
             if rate > 0:
-                kept = Z[:0] if pre is not None else ws.layer(ws.pres, l, nb, n_out)
+                # maxout's derivative reads its linear columns, not the outputs.
+                kept = Z[:0] if pre is not None or maxout else ws.layer(ws.pres, l, nb, n_out)
                 self._launch_1d(self._k.drop_units, nb * n_out, Z, kept, nb, n_out, rate,
                                 np.dtype(dtype).type(scale(rate)), dropout.key, start,
-                                ws.offs[l] // ws.max_batch)
+                                ws.first_unit[l])
             a_in = Z
         return a_in
 
@@ -215,7 +233,7 @@ class CudaBackend(Backend):
                    dropout=None, bn_momentum=0.99):
         # Forward, output rows, backward: raw summed gradient in ws.grad, sums in ws.sums.
         k = self._k
-        units, codes = net.units, net.activation_codes
+        units, widths, codes = net.units, net.widths, net.activation_codes
         coef_off, bias_off = net.offsets()
         L = len(codes)
         n_out = int(units[-1])
@@ -227,46 +245,53 @@ class CudaBackend(Backend):
         sum_rows = k.reduction_kernels(self.config.tpb)[0]
         sum_rows[1, self.config.tpb](ws.row_loss, ws.row_w, nb, ws.sums)
         for l in range(L - 1, -1, -1):
-            n_in, n_cur = int(units[l]), int(units[l + 1])
+            # D is dL/dz of layer l's width linear columns.
+            n_in, width = int(units[l]), int(widths[l + 1])
             a_in = d_in if l == 0 else ws.layer(ws.outs, l - 1, nb, n_in)
             gW = ws.grad[coef_off[l] : coef_off[l + 1]]
-            gb = ws.grad[bias_off[l] : bias_off[l] + n_cur]
-            self._launch_1d(k.column_sums, n_cur, D, nb, n_cur, gb)
+            gb = ws.grad[bias_off[l] : bias_off[l] + width]
+            self._launch_1d(k.column_sums, width, D, nb, width, gb)
             if net.layers[l].batch_norm:
                 # D becomes dL/d(x @ W); the bias sums above are dL/dbeta.
                 lo, hi = net.bn_offsets[l], net.bn_offsets[l + 1]
-                xhat = ws.layer(ws.xhats, l, nb, n_cur)
-                self._launch_1d(k.bn_grad, n_cur, D, xhat, nb, n_cur, ws.grad[lo:hi])
-                self._launch_1d(k.bn_backward, nb * n_cur, D, xhat, ws.units(ws.bn_inv, l, n_cur),
-                                d_theta[lo : lo + n_cur], gb, ws.grad[lo : lo + n_cur], nb,
-                                n_cur, np.dtype(dtype).type(nb))
-            self._gemm(dtype, n_in, n_cur, nb, a_in, n_in, True, D, n_cur, False, gW, n_cur)
+                xhat = ws.layer(ws.xhats, l, nb, width)
+                self._launch_1d(k.bn_grad, width, D, xhat, nb, width, ws.grad[lo:hi])
+                self._launch_1d(k.bn_backward, nb * width, D, xhat,
+                                ws.columns(ws.bn_inv, l, width), d_theta[lo : lo + width], gb,
+                                ws.grad[lo : lo + width], nb, width, np.dtype(dtype).type(nb))
+            self._gemm(dtype, n_in, width, nb, a_in, n_in, True, D, width, False, gW, width)
             if l > 0:
                 W = d_theta[coef_off[l] : coef_off[l + 1]]
-                D_prev = ws.layer(ws.deltas, l - 1, nb, n_in)
                 below = net.layers[l - 1]
-                prelu = below.activation == "prelu"
-                # prelu's derivative (and its slopes' gradient) has a kernel of its own.
-                code = k.IDENTITY if prelu else int(codes[l - 1])
+                D_prev = ws.layer(ws.deltas, l - 1, nb, int(widths[l]))
+                prelu, maxout = below.activation == "prelu", below.activation == "maxout"
+                # prelu's derivative (and its slopes' gradient) and maxout's
+                # have kernels of their own.
+                code = k.IDENTITY if prelu or maxout else int(codes[l - 1])
                 rate = 0.0 if dropout is None else float(dropout.rates[l - 1])
                 # The derivative reads the outputs, or what _forward kept.
                 src = a_in
                 if rate > 0 or below.activation in DERIVATIVE_FROM_INPUT:
-                    src = ws.layer(ws.pres, l - 1, nb, n_in)
+                    src = ws.layer(ws.pres, l - 1, nb, int(widths[l]))
+                # maxout's dL/da (compact) goes to ws.dact, then to the pieces.
+                Da = ws.dact[: nb * n_in] if maxout else D_prev
                 if rate > 0:
                     # Mask, then derivative, in a kernel of their own.
-                    self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
-                               n_in)
-                    self._launch_1d(k.drop_backprop, nb * n_in, D_prev, src, nb, n_in, rate,
+                    self._gemm(dtype, nb, n_in, width, D, width, False, W, width, True, Da, n_in)
+                    self._launch_1d(k.drop_backprop, nb * n_in, Da, src, nb, n_in, rate,
                                     np.dtype(dtype).type(scale(rate)), dropout.key,
-                                    start, ws.offs[l - 1] // ws.max_batch, code, below.param)
+                                    start, ws.first_unit[l - 1], code, below.param)
                 else:
-                    self._gemm(dtype, nb, n_in, n_cur, D, n_cur, False, W, n_cur, True, D_prev,
-                               n_in, k.EPI_BACKPROP, None, src, code, below.param)
+                    self._gemm(dtype, nb, n_in, width, D, width, False, W, width, True, Da, n_in,
+                               k.EPI_STORE if maxout else k.EPI_BACKPROP, None, src, code,
+                               below.param)
                 if prelu:
                     lo, hi = net.slope_offsets[l - 1], net.slope_offsets[l]
                     self._launch_1d(k.prelu_backward, n_in, D_prev, src, d_theta[lo:hi], nb,
                                     n_in, ws.grad[lo:hi])
+                if maxout:
+                    self._launch_1d(k.maxout_backward, nb * n_in, Da, src, D_prev, nb, n_in,
+                                    below.pieces)
                 D = D_prev
 
     def _finish(self, net, d_theta, ws, alpha, l1, dtype, nb, accumulate, solver=-1,

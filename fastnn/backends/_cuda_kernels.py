@@ -275,6 +275,40 @@ def prelu_backward(D, Zp, slopes, nb, n, g_slopes):
         g_slopes[j] = s
 
 
+@cuda.jit(device=True)
+def _first_max(Z, base, k):
+    # Index of the first largest of Z[base : base + k] (a NaN wins, as in NumPy).
+    best = 0
+    for p in range(1, k):
+        v = Z[base + p]
+        m = Z[base + best]
+        if v > m or (v != v and m == m):
+            best = p
+    return best
+
+
+@cuda.jit
+def maxout_apply(Zp, A, nb, n, k):
+    """maxout's outputs: ``A`` (``nb x n``) gets the largest of each unit's
+    ``k`` pieces, side by side in ``Zp`` (``nb x n * k``, after the shift).
+    One thread per output."""
+    e = cuda.grid(1)
+    if e < nb * n:
+        A[e] = Zp[e * k + _first_max(Zp, e * k, k)]
+
+
+@cuda.jit
+def maxout_backward(Da, Zp, D, nb, n, k):
+    """maxout's deltas, one thread per unit and row: ``D`` (``nb x n * k``)
+    gets dL/da (``Da``, ``nb x n``) at the first largest piece of ``Zp``
+    (the kept pre-activations), 0 at the others."""
+    e = cuda.grid(1)
+    if e < nb * n:
+        best = _first_max(Zp, e * k, k)
+        for p in range(k):
+            D[e * k + p] = Da[e] if p == best else 0
+
+
 @cuda.jit
 def softmax_rows(P, n_out, nb):
     """Softmax of each of ``nb`` rows in place (prediction)."""

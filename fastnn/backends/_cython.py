@@ -38,13 +38,13 @@ class CythonBackend(Backend):
         out = np.empty((n, net.units[-1]), dtype=theta.dtype)
         n_threads = _n_threads(net, n)
         chunk = chunk_rows(n, n_threads, PREDICT_CHUNK)
-        work = np.empty(n_threads * chunk * sum(net.units[1:]), dtype=theta.dtype)
+        work = np.empty(n_threads * chunk * sum(net.widths[1:]), dtype=theta.dtype)
         with single_threaded_blas(n_threads):
             return _mlp.forward(*input_args(X), theta, *net_args(net), out, work, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         n_threads = _n_threads(net, data.n_samples)
-        size = _mlp.workspace_size(net.units, net.activation_codes, data.n_samples, False,
+        size = _mlp.workspace_size(net.widths, net.activation_codes, data.n_samples, False,
                                    n_threads, theta.shape[0])
         work = scratch({} if cache is None else cache, size, theta.dtype)
         with single_threaded_blas(n_threads):
@@ -61,7 +61,7 @@ class CythonBackend(Backend):
         dropping = dropout is not None
         key = (rows, theta.shape[0], dtype.str, n_threads, dropping)
         if cache.get("key") != key:
-            size = _mlp.workspace_size(net.units, net.activation_codes, rows, True, n_threads,
+            size = _mlp.workspace_size(net.widths, net.activation_codes, rows, True, n_threads,
                                        theta.shape[0], dropping, net.has_batch_norm)
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)

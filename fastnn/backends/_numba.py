@@ -73,7 +73,7 @@ class NumbaBackend(Backend):
         K = _kernels()
         n_threads = _n_threads(net, data.n_samples)
         size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
-                                n_threads, _NO_DROPOUT)
+                                n_threads, _NO_DROPOUT, False, net.activation_params)
         work = scratch({} if cache is None else cache, size, theta.dtype)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,
          eps) = _train_args(net, data)
@@ -93,7 +93,7 @@ class NumbaBackend(Backend):
         if cache.get("key") != key:
             cache["key"] = key
             size = K.workspace_size(net.units, net.activation_codes, rows, gather, n_threads,
-                                    drop, net.has_batch_norm)
+                                    drop, net.has_batch_norm, net.activation_params)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,

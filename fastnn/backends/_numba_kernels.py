@@ -10,6 +10,11 @@ into BLAS calls; everything else is loops over the scalar functions of
 The input is either dense (``Xv`` is ``X`` flattened, ``Xp`` empty) or CSR
 (``Xv``/``Xi``/``Xp``), multiplied only in the first layer by sparse x dense
 loops. ``rows`` is the visiting order, empty for 0, 1, ..., n - 1.
+
+A maxout layer of ``n`` units with ``k`` pieces is ``width = n * k`` linear
+columns wide (``widths``, from ``units``, ``acts`` and ``act_param``): its
+blocks hold ``max_batch x width`` values, and its compact ``nb x n`` outputs
+(and their deltas dL/da) live at the start of its block.
 """
 
 import numpy as np
@@ -51,6 +56,7 @@ SWISH = _scalar.SWISH
 SOFTPLUS = _scalar.SOFTPLUS
 SOFTMAX = _scalar.SOFTMAX
 PRELU = _scalar.PRELU
+MAXOUT = _scalar.MAXOUT
 SGD = _scalar.SGD
 ADAM = _scalar.ADAM
 RMSPROP = _scalar.RMSPROP
@@ -60,11 +66,23 @@ NADAM = _scalar.NADAM
 
 
 @_jit
-def _act_size(units):
-    # One row of every layer's outputs.
+def _widths(units, acts, act_param):
+    """Linear columns of each layer, input first, like ``units``: ``units[l + 1]
+    * k`` for a maxout layer ``l`` of ``k = act_param[l]`` pieces."""
+    widths = np.empty(units.shape[0], np.intp)
+    widths[:] = units
+    for l in range(acts.shape[0]):
+        if acts[l] == MAXOUT:
+            widths[l + 1] = units[l + 1] * int(act_param[l])
+    return widths
+
+
+@_jit
+def _act_size(widths):
+    # One row of every layer's linear columns.
     act_size = 0
-    for l in range(1, units.shape[0]):
-        act_size += units[l]
+    for l in range(1, widths.shape[0]):
+        act_size += widths[l]
     return act_size
 
 
@@ -91,10 +109,10 @@ def _drop_units(A, rate, key, pos0, offset):
 
 
 @_jit
-def _block_size(units, max_batch, gather, keep, norm):
+def _block_size(widths, max_batch, gather, keep, norm):
     # Outputs and deltas of every layer for max_batch rows, pre-activations
     # if kept, normalized products with batch norm, then gathered rows.
-    return max_batch * ((2 + keep + norm) * _act_size(units) + (units[0] if gather else 0))
+    return max_batch * ((2 + keep + norm) * _act_size(widths) + (widths[0] if gather else 0))
 
 
 @_jit
@@ -168,7 +186,8 @@ def _sample_at(rows, start, r):
 
 @_jit
 def _unit_offset(units, l):
-    # Index of layer l's first unit, counted over all layers.
+    # Index of layer l's first unit (or linear column, given widths), counted
+    # over all layers.
     off = 0
     for k in range(1, l + 1):
         off += units[k]
@@ -176,16 +195,31 @@ def _unit_offset(units, l):
 
 
 @_jit
-def _block(buf, max_batch, units, l, nb):
-    # Layer l's rows in a buffer of per-layer blocks of max_batch rows each.
-    off = _unit_offset(units, l)
-    n = units[l + 1]
-    return buf[off * max_batch : (off + n) * max_batch].reshape(max_batch, n)[:nb]
+def _span(buf, max_batch, widths, l, size):
+    # The first size values of layer l's block, in a buffer of per-layer
+    # blocks of max_batch x widths[l + 1] values each.
+    off = _unit_offset(widths, l) * max_batch
+    return buf[off : off + size]
 
 
 @_jit
-def _weights(theta, units, coef_off, l):
-    return theta[coef_off[l] : coef_off[l + 1]].reshape(units[l], units[l + 1])
+def _block(buf, max_batch, widths, l, nb):
+    # Layer l's nb rows of linear columns.
+    n = widths[l + 1]
+    return _span(buf, max_batch, widths, l, nb * n).reshape(nb, n)
+
+
+@_jit
+def _outputs(buf, max_batch, units, widths, l, nb):
+    # Layer l's nb rows of outputs (or dL/da): compact, at the start of its
+    # block (the whole block but for maxout).
+    n = units[l + 1]
+    return _span(buf, max_batch, widths, l, nb * n).reshape(nb, n)
+
+
+@_jit
+def _weights(theta, units, widths, coef_off, l):
+    return theta[coef_off[l] : coef_off[l + 1]].reshape(units[l], widths[l + 1])
 
 
 @_jit
@@ -275,6 +309,59 @@ def _prelu_backward(D, Zp, slopes, g):
             D[r, j] = backprop(PRELU, D[r, j], z, slopes[j])
 
 
+@_jit
+def _maxout_forward(Z, nb, n, k, b, pre):
+    """Maxout of ``Z + b`` in place, ``Z`` the flat ``nb x (n * k)`` products:
+    unit ``j`` of row ``r`` becomes the first largest of its ``k`` columns
+    ``j * k, ...``, written compact (``nb x n``) at the start of ``Z``.
+    ``Z + b`` goes to ``pre`` (``nb x (n * k)``) unless it is empty.
+
+    Front to back, each value is read before any output lands on it.
+    """
+    keep = pre.shape[0] > 0
+    w = n * k
+    for r in range(nb):
+        for j in range(n):
+            c = j * k
+            m = Z[r * w + c] + b[c]
+            if keep:
+                pre[r, c] = m
+            for p in range(1, k):
+                z = Z[r * w + c + p] + b[c + p]
+                if keep:
+                    pre[r, c + p] = z
+                # A NaN wins, as in NumPy's max.
+                if z > m or (z != z and m == m):
+                    m = z
+            Z[r * n + j] = m
+
+
+@_jit
+def _maxout_backward(D, nb, n, k, Zp):
+    """maxout's backward pass in place: ``D``, flat, holds dL/da compact
+    (``nb x n``) at its start and becomes dL/dz (``nb x (n * k)``): each
+    unit's delta goes to its first largest piece of ``Zp`` (the kept
+    ``Z + b``), 0 to the others (``_maxout_backward`` of ``_numpy``).
+
+    Back to front, each delta is read before any dL/dz lands on it.
+    """
+    w = n * k
+    zero = D.dtype.type(0)
+    for r in range(nb - 1, -1, -1):
+        for j in range(n - 1, -1, -1):
+            d = D[r * n + j]
+            c = j * k
+            best = 0
+            m = Zp[r, c]
+            for p in range(1, k):
+                z = Zp[r, c + p]
+                if z > m or (z != z and m == m):
+                    m = z
+                    best = p
+            for p in range(k):
+                D[r * w + c + p] = d if p == best else zero
+
+
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _backprop_loop(D, V, code, param):
     for r in range(D.shape[0]):
@@ -331,24 +418,25 @@ def _sparse_first_layer(Xv, Xi, Xp, rows, start, W, Z):
 
 
 @_jit
-def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-             bias_off, slope_off, buf, pres, xbuf, max_batch, drop, key, bn):
+def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, widths, acts, act_param,
+             coef_off, bias_off, slope_off, buf, pres, xbuf, max_batch, drop, key, bn):
     """Fill every layer's output block for a batch; return the dense input used.
 
-    ``pres`` (laid out like ``buf``), unless empty, receives what each
-    layer's derivative reads where the outputs cannot serve: the
-    pre-activations of gelu, swish and prelu, the outputs before the mask of
+    ``widths`` are the layers' linear columns (``_widths``). ``pres`` (laid
+    out like ``buf``), unless empty, receives what each layer's derivative
+    reads where the outputs cannot serve: the pre-activations of gelu,
+    swish, prelu and maxout (all its pieces), the outputs before the mask of
     the layers with dropout (rates ``drop``, empty for none; row ``r`` of the
     batch is row ``start + r`` of the epoch). prelu layers read their slopes
     at ``slope_off`` in ``theta``. ``bn`` is batch norm's
     ``(bn_off, xhats, stats, eps, momentum)``: block starts in ``theta``
     (empty: no batch norm), the normalized products (laid out like ``buf``),
-    float64 scratch for each unit's batch mean and inverse deviation
-    (``2 * act_size``), epsilon and the running statistics' momentum. For
+    float64 scratch for each linear column's batch mean and inverse
+    deviation (``2 * act_size``), epsilon and the running statistics' momentum. For
     sparse input the returned array is an empty placeholder.
     """
     bn_off, xhats, bn_stats, bn_eps, bn_momentum = bn
-    act_size = _act_size(units)
+    act_size = _act_size(widths)
     sparse = Xp.shape[0] > 0
     if sparse:
         xin = xbuf[:0].reshape(0, nf)
@@ -356,34 +444,42 @@ def _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coe
         xin = _gather(Xv, nf, rows, start, nb, xbuf)
     else:
         xin = Xv[start * nf : (start + nb) * nf].reshape(nb, nf)
-    Z = _block(buf, max_batch, units, 0, nb)
+    Z = _block(buf, max_batch, widths, 0, nb)
     if sparse:
-        _sparse_first_layer(Xv, Xi, Xp, rows, start, _weights(theta, units, coef_off, 0), Z)
+        _sparse_first_layer(Xv, Xi, Xp, rows, start,
+                            _weights(theta, units, widths, coef_off, 0), Z)
     else:
-        np.dot(xin, _weights(theta, units, coef_off, 0), Z)
+        np.dot(xin, _weights(theta, units, widths, coef_off, 0), Z)
     for l in range(acts.shape[0]):
         if l > 0:
-            A = Z
-            Z = _block(buf, max_batch, units, l, nb)
-            np.dot(A, _weights(theta, units, coef_off, l), Z)
-        kept = _block(pres, max_batch, units, l, nb) if pres.shape[0] > 0 else Z[:0]
+            Z = _block(buf, max_batch, widths, l, nb)
+            np.dot(_outputs(buf, max_batch, units, widths, l - 1, nb),
+                   _weights(theta, units, widths, coef_off, l), Z)
+        kept = _block(pres, max_batch, widths, l, nb) if pres.shape[0] > 0 else Z[:0]
         if _normalized(bn_off, l):
-            n = units[l + 1]
-            u = _unit_offset(units, l)
+            n = widths[l + 1]
+            u = _unit_offset(widths, l)
             g = theta[bn_off[l] : bn_off[l + 1]]
-            _bn_forward(Z, _block(xhats, max_batch, units, l, nb), bn_stats[u : u + n],
+            _bn_forward(Z, _block(xhats, max_batch, widths, l, nb), bn_stats[u : u + n],
                         bn_stats[act_size + u : act_size + u + n], g[:n], g[n : 2 * n],
                         g[2 * n :], bn_eps, bn_momentum)
-        b = theta[bias_off[l] : bias_off[l] + units[l + 1]]
+        b = theta[bias_off[l] : bias_off[l] + widths[l + 1]]
         if acts[l] == PRELU:
             _prelu_forward(Z, b, theta[slope_off[l] : slope_off[l + 1]], kept)
+        elif acts[l] == MAXOUT:
+            # Z + b kept whole; the compact outputs overwrite the start of the block.
+            n = units[l + 1]
+            _maxout_forward(_span(buf, max_batch, widths, l, nb * widths[l + 1]), nb, n,
+                            widths[l + 1] // n, b, kept)
         else:
             _bias_activation(Z, b, acts[l], act_param[l],
                              kept if derivative_from_input(acts[l]) else Z[:0])
         if drop.shape[0] > 0 and l < acts.shape[0] - 1 and drop[l] > 0:
             if not derivative_from_input(acts[l]):
                 kept[:] = Z
-            _drop_units(Z, drop[l], key, start, _unit_offset(units, l))
+            # Units numbered over the outputs of all layers, not their widths.
+            _drop_units(_outputs(buf, max_batch, units, widths, l, nb), drop[l], key, start,
+                        _unit_offset(units, l))
     return xin
 
 
@@ -397,9 +493,9 @@ def _column_sums(D, out):
 
 
 @_jit
-def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
-                   coef_off, bias_off, slope_off, loss, eps, grad, work, max_batch, drop, key,
-                   bn):
+def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, acts,
+                   act_param, coef_off, bias_off, slope_off, loss, eps, grad, work, max_batch,
+                   drop, key, bn):
     """Summed loss of a batch and its summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (``_finish_step``). Returns the weighted
@@ -409,7 +505,7 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     """
     L = acts.shape[0]
     bn_off, _, bn_stats, bn_eps, bn_momentum = bn
-    act_size = _act_size(units)
+    act_size = _act_size(widths)
     # Outputs, deltas, pre-activations (if kept), normalized products (with
     # batch norm), then gathered rows.
     size = act_size * max_batch
@@ -420,13 +516,13 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
     pres = work[2 * size : 2 * size + n_pre]
     xhats = work[2 * size + n_pre : 2 * size + n_pre + n_norm]
     xbuf = work[2 * size + n_pre + n_norm :]
-    xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, slope_off, outs, pres, xbuf, max_batch, drop, key,
+    xin = _forward(Xv, Xi, Xp, nf, rows, start, nb, theta, units, widths, acts, act_param,
+                   coef_off, bias_off, slope_off, outs, pres, xbuf, max_batch, drop, key,
                    (bn_off, xhats, bn_stats, bn_eps, bn_momentum))
 
     # Output layer: loss and delta = (prediction - target) * weight.
-    P = _block(outs, max_batch, units, L - 1, nb)
-    D = _block(deltas, max_batch, units, L - 1, nb)
+    P = _block(outs, max_batch, widths, L - 1, nb)
+    D = _block(deltas, max_batch, widths, L - 1, nb)
     n_out = units[L]
     total = 0.0
     weights = 0.0
@@ -440,16 +536,17 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
         total += wr * s
         weights += wr
 
+    # D: dL/dz of layer l, nb x widths[l + 1].
     for l in range(L - 1, -1, -1):
-        gW = _weights(grad, units, coef_off, l)
-        gb = grad[bias_off[l] : bias_off[l] + units[l + 1]]
+        gW = _weights(grad, units, widths, coef_off, l)
+        gb = grad[bias_off[l] : bias_off[l] + widths[l + 1]]
         _column_sums(D, gb)
         if _normalized(bn_off, l):
             # D becomes dL/d(x @ W); the bias sums above are dL/dbeta. The
             # layer's batch means, no longer needed, serve as scratch.
-            n = units[l + 1]
-            u = _unit_offset(units, l)
-            _bn_backward(D, _block(xhats, max_batch, units, l, nb),
+            n = widths[l + 1]
+            u = _unit_offset(widths, l)
+            _bn_backward(D, _block(xhats, max_batch, widths, l, nb),
                          bn_stats[act_size + u : act_size + u + n],
                          theta[bn_off[l] : bn_off[l] + n], gb,
                          grad[bn_off[l] : bn_off[l + 1]], bn_stats[u : u + n])
@@ -468,21 +565,27 @@ def _raw_loss_grad(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             else:
                 np.dot(xin.T, D, gW)
         else:
-            np.dot(_block(outs, max_batch, units, l - 1, nb).T, D, gW)
+            np.dot(_outputs(outs, max_batch, units, widths, l - 1, nb).T, D, gW)
         if l > 0:
-            # D_prev = (D @ W.T) * act'(A_prev)
-            D_prev = _block(deltas, max_batch, units, l - 1, nb)
-            np.dot(D, _weights(theta, units, coef_off, l).T, D_prev)
+            # D_prev = (D @ W.T) * act'(A_prev), dL/da compact first.
+            D_prev = _outputs(deltas, max_batch, units, widths, l - 1, nb)
+            np.dot(D, _weights(theta, units, widths, coef_off, l).T, D_prev)
             code = acts[l - 1]
             dropped = drop.shape[0] > 0 and drop[l - 1] > 0
             if dropped:
                 # Dropped units pass no delta; kept ones are scaled as forward.
                 _drop_units(D_prev, drop[l - 1], key, start, _unit_offset(units, l - 1))
             src = pres if dropped or derivative_from_input(code) else outs
-            V = _block(src, max_batch, units, l - 1, nb)
+            V = _block(src, max_batch, widths, l - 1, nb)
             if code == PRELU:
                 _prelu_backward(D_prev, V, theta[slope_off[l - 1] : slope_off[l]],
                                 grad[slope_off[l - 1] : slope_off[l]])
+            elif code == MAXOUT:
+                # dL/da spreads in place to the layer's whole width.
+                n = units[l]
+                _maxout_backward(_span(deltas, max_batch, widths, l - 1, nb * widths[l]), nb,
+                                 n, widths[l] // n, V)
+                D_prev = _block(deltas, max_batch, widths, l - 1, nb)
             else:
                 _backprop(D_prev, V, code, act_param[l - 1])
             D = D_prev
@@ -622,39 +725,46 @@ def _slice_start(k, n_threads, n):
 
 
 @_jit
-def _thread_work(units, max_batch, gather, n_threads, keep, norm):
+def _thread_work(widths, max_batch, gather, n_threads, keep, norm):
     # One thread's block of the workspace (its rows' outputs, deltas, gathered rows).
-    return _block_size(units, _ceil_div(max_batch, n_threads), gather, keep, norm)
+    return _block_size(widths, _ceil_div(max_batch, n_threads), gather, keep, norm)
 
 
 @_jit
-def workspace_size(units, acts, max_batch, gather, n_threads, drop, batch_norm=False):
+def workspace_size(units, acts, max_batch, gather, n_threads, drop, batch_norm=False,
+                   act_param=None):
     """Elements of ``work`` for ``n_threads`` threads sharing each batch by rows.
 
     Every thread holds its rows' outputs and deltas (what derivatives read
     when the outputs cannot serve, with the activations ``acts`` and dropout
     rates ``drop``; normalized products, with ``batch_norm``; gathered
     rows), and every thread but the first its own gradient (batch norm runs
-    on one thread: none).
+    on one thread: none). ``act_param`` (the activations' parameters) gives
+    the maxout layers' pieces; it may be left out when no layer is maxout.
     """
+    if act_param is None:
+        widths = _widths(units, acts, np.ones(acts.shape[0]))
+    else:
+        widths = _widths(units, acts, act_param)
     n_params = 0
     for l in range(units.shape[0] - 1):
         # Weights and biases, and prelu's slopes.
-        n_params += (units[l] + 1 + (acts[l] == PRELU)) * units[l + 1]
+        n_params += (units[l] + 1) * widths[l + 1] + (acts[l] == PRELU) * units[l + 1]
     keep = _keeps(acts, drop)
-    return (n_threads * _thread_work(units, max_batch, gather, n_threads, keep, batch_norm)
+    return (n_threads * _thread_work(widths, max_batch, gather, n_threads, keep, batch_norm)
             + (n_threads - 1) * n_params)
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                   bias_off, slope_off, loss, eps, alpha, l1, grad, work, max_batch, gather, T,
-                   solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop, key):
+def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, acts, act_param,
+                   coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad, work, max_batch,
+                   gather, T, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop,
+                   key):
     # _batch_step's work with T > 1 threads; per-thread sums go to stats (T x 4).
     n_params = theta.shape[0]
     n_coef = coef_off[acts.shape[0]]
     per_max = _ceil_div(max_batch, T)
-    tw = _thread_work(units, max_batch, gather, T, _keeps(acts, drop), False)
+    tw = _thread_work(widths, max_batch, gather, T, _keeps(acts, drop), False)
     parts = work[T * tw : T * tw + (T - 1) * n_params]
     per = _ceil_div(nb, T)
     n_parts = _ceil_div(nb, per)
@@ -666,7 +776,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, a
             g = grad if k == 0 else parts[(k - 1) * n_params : k * n_params]
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
-                acts, act_param, coef_off, bias_off, slope_off, loss, eps, g,
+                widths, acts, act_param, coef_off, bias_off, slope_off, loss, eps, g,
                 work[k * tw : (k + 1) * tw], per_max, drop, key, _no_batch_norm(theta))
     sw_sum = 0.0
     for k in range(T):
@@ -691,10 +801,10 @@ def _no_batch_norm(theta):
 
 
 @_jit
-def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-                bias_off, slope_off, loss, eps, alpha, l1, grad, work, max_batch, gather,
-                n_threads, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq, drop,
-                key, bn):
+def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, acts, act_param,
+                coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad, work, max_batch,
+                gather, n_threads, solver, sc, hyper, state_1, state_2, stats, bounds, var_sq,
+                drop, key, bn):
     """Gradient of one batch, split by rows between threads, then the update.
 
     Thread ``k`` takes rows ``[k * per, (k + 1) * per)`` into its own
@@ -705,12 +815,13 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
     ``stats`` is scratch of shape ``(n_threads, 4)``; ``var_sq``, of shape
     ``(n_threads, n_variables)``, that of clipping (variable starts ``bounds``).
     ``drop`` and ``key`` are dropout's rates (empty: none) and stream;
-    ``bn`` batch norm's arguments (``_forward``), which need one thread.
+    ``bn`` batch norm's arguments (``_forward``), which need one thread;
+    ``widths`` the layers' linear columns (``_widths``).
     """
     if n_threads == 1:
         total, sw_sum = _raw_loss_grad(
-            Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param, coef_off,
-            bias_off, slope_off, loss, eps, grad, work, max_batch, drop, key, bn)
+            Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, acts, act_param,
+            coef_off, bias_off, slope_off, loss, eps, grad, work, max_batch, drop, key, bn)
         n_coef = coef_off[acts.shape[0]]
         l2, l1_sum = _finish_step(theta, grad, grad[:0], 1, 0, theta.shape[0], n_coef, alpha,
                                   l1, sw_sum, solver, sc, hyper, state_1, state_2, bounds,
@@ -719,8 +830,8 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_
             _clip_step(theta, grad, 0, theta.shape[0], n_coef, solver, sc, hyper, state_1,
                        state_2, bounds, _clip_scales(var_sq, hyper[8]))
     else:
-        _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts, act_param,
-                       coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad, work,
+        _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, acts,
+                       act_param, coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad, work,
                        max_batch, gather, n_threads, solver, sc, hyper, state_1, state_2,
                        stats, bounds, var_sq, drop, key)
         total = 0.0
@@ -764,7 +875,8 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
     # prelu slope vectors.
     bounds = np.unique(np.concatenate((coef_off, bias_off[1:], bn_off[1:], slope_off[1:])))
     var_sq = np.zeros((n_threads, bounds.shape[0] - 1))
-    bn = (bn_off, work[:0], np.zeros(2 * _act_size(units)), bn_eps, bn_momentum)
+    widths = _widths(units, acts, act_param)
+    bn = (bn_off, work[:0], np.zeros(2 * _act_size(widths)), bn_eps, bn_momentum)
     if bn_off.shape[0] > 0 and bn_off[-1] > bn_off[0] and n_threads != 1:
         raise ValueError("batch normalization needs n_threads=1")
     start = 0
@@ -774,10 +886,10 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
             t += 1
             sc[0], sc[1], sc[2], mu_product = step_scalars(
                 solver, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
-        acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, acts,
-                                act_param, coef_off, bias_off, slope_off, loss, eps, alpha, l1,
-                                grad, work, bs, gather, n_threads, solver, sc, hyper, state_1,
-                                state_2, stats, bounds, var_sq, drop, key, bn)
+        acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths,
+                                acts, act_param, coef_off, bias_off, slope_off, loss, eps,
+                                alpha, l1, grad, work, bs, gather, n_threads, solver, sc, hyper,
+                                state_1, state_2, stats, bounds, var_sq, drop, key, bn)
         step[0] = t
         step[1] = mu_product
         start += nb
@@ -789,9 +901,9 @@ def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bi
               slope_off, loss, eps, alpha, l1, grad, work, n_threads):
     """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
     n = Y.shape[0]
-    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units, acts,
-                       act_param, coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad,
-                       work, n, False, n_threads,
+    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units,
+                       _widths(units, acts, act_param), acts, act_param, coef_off, bias_off,
+                       slope_off, loss, eps, alpha, l1, grad, work, n, False, n_threads,
                        -1, np.zeros(3), np.zeros(9), grad[:0], grad[:0],
                        np.zeros((n_threads, 4)), coef_off[:0], np.zeros((n_threads, 0)),
                        np.zeros(0), 0, _no_batch_norm(theta))
@@ -807,7 +919,8 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, s
     """
     n = out.shape[0]
     L = acts.shape[0]
-    size = _block_size(units, chunk, False, False, False)
+    widths = _widths(units, acts, act_param)
+    size = _block_size(widths, chunk, False, False, False)
     work = np.empty(n_threads * size, dtype=theta.dtype)
     no_rows = np.empty(0, np.intp)
     n_chunks = _ceil_div(n, chunk)
@@ -817,8 +930,8 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, s
         for c in range(k * per, min(n_chunks, (k + 1) * per)):
             start = c * chunk
             nb = min(chunk, n - start)
-            _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, acts, act_param, coef_off,
-                     bias_off, slope_off, w, w[:0], w[:0], chunk, np.zeros(0), 0,
+            _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, widths, acts, act_param,
+                     coef_off, bias_off, slope_off, w, w[:0], w[:0], chunk, np.zeros(0), 0,
                      _no_batch_norm(theta))
-            out[start : start + nb] = _block(w, chunk, units, L - 1, nb)
+            out[start : start + nb] = _block(w, chunk, widths, L - 1, nb)
     return out

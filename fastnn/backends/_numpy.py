@@ -39,6 +39,9 @@ def _activate(name, Z, param=0.0):
         return Z * expit(Z)
     if name == "softplus":
         return np.logaddexp(0, Z)
+    if name == "maxout":
+        # param pieces per unit, side by side: unit j is the max of its columns.
+        return Z.reshape(Z.shape[0], -1, int(param)).max(axis=2)
     if name == "exp":
         return np.exp(Z)
     if name == "softmax":
@@ -72,6 +75,16 @@ def _derivative(name, Z, A, param=0.0):
     if name == "softplus":
         return expit(Z)
     raise ValueError(f"no derivative for {name!r}")
+
+
+def _maxout_backward(delta, Z, pieces):
+    """dL/dz of a maxout layer from dL/da: each unit's delta goes to its
+    first largest piece, the other pieces get 0."""
+    Z3 = Z.reshape(Z.shape[0], -1, pieces)
+    winner = Z3.argmax(axis=2)
+    out = np.zeros_like(Z3, dtype=delta.dtype)
+    np.put_along_axis(out, winner[..., None], delta[..., None], axis=2)
+    return out.reshape(Z.shape)
 
 
 def batch_loss(name, Y, P, sample_weight):
@@ -123,7 +136,8 @@ def _forward_layers(net, theta, X, masks=None):
     layer i's derivative reads: its outputs before the mask. Batch-normalized
     layers use the batch's statistics (training mode); ``norms[i]`` holds
     layer i's ``_normalize`` results (None for the other layers). A prelu
-    layer's parameter is its slopes in ``theta``.
+    layer's parameter is its slopes in ``theta``. A maxout layer's ``pres``
+    are its ``width`` linear columns, its outputs the ``n_out`` maxima.
     """
     coefs, intercepts = net.views(theta)
     scales = net.batch_norm_views(theta)[0]
@@ -209,7 +223,10 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
             if slopes[i - 1] is not None:
                 param = slopes[i - 1]
                 grad_slopes[i - 1][...] = (delta * np.minimum(pres[i], 0)).sum(axis=0) / sw_sum
-            delta = delta * _derivative(layer.activation, pres[i], kept[i], param)
+            if layer.activation == "maxout":
+                delta = _maxout_backward(delta, pres[i], layer.pieces)
+            else:
+                delta = delta * _derivative(layer.activation, pres[i], kept[i], param)
     return loss, grad
 
 

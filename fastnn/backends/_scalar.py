@@ -33,6 +33,8 @@ GELU = ACTIVATIONS["gelu"]
 SWISH = ACTIVATIONS["swish"]
 SOFTPLUS = ACTIVATIONS["softplus"]
 PRELU = ACTIVATIONS["prelu"]
+# Not elementwise: each kernel takes the max over a unit's pieces itself.
+MAXOUT = ACTIVATIONS["maxout"]
 
 # 1 / sqrt(2) and 1 / sqrt(2 pi), for GELU.
 _SQRT_HALF = 0.7071067811865476
@@ -53,8 +55,8 @@ NADAM = OPTIMIZERS["nadam"]
 
 def derivative_from_input(code):
     """Whether ``backprop`` takes the unit's input z for ``code`` (gelu, swish,
-    prelu), not a."""
-    return code == GELU or code == SWISH or code == PRELU
+    prelu; maxout's pieces), not a."""
+    return code == GELU or code == SWISH or code == PRELU or code == MAXOUT
 
 
 def activate(code, z, param):
