@@ -2,12 +2,10 @@
 against the reference, and the estimators' ``activation='maxout'`` (CUDA's
 kernels: tests/test_cuda.py)."""
 
-import pickle
-
 import numpy as np
 import pytest
 
-from fastnn import MLPClassifier, MLPRegressor
+from fastnn import MLPClassifier
 from fastnn import _mlp
 from fastnn._dropout import Dropout, epoch_key
 from fastnn._init import keras_init, sklearn_uniform_init
@@ -19,7 +17,10 @@ from test_backends import (  # noqa: F401  (n_threads: a fixture)
     n_threads,
 )
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
-from test_prelu import _numeric_gradient
+from test_batch_norm import assert_carries_on
+from test_prelu import (
+    assert_backends_train_alike, assert_reference_gradient, fit_a_v, predict_by_hand,
+)
 
 
 # --------------------------------------------------------------------- the math
@@ -50,18 +51,7 @@ def test_gradient_matches_finite_differences(hidden, pieces, batch_norm, dropout
     net, theta, data = make_problem([5, 4, 3, 3], hidden, "log_loss", np.float64, n=11,
                                     weighted=True, batch_norm=batch_norm,
                                     maxout_pieces=pieces)
-    masks = None
-    if dropout:
-        masks = Dropout(np.array([0.4, 0.3, 0.0]), epoch_key(1, 0)).masks(net, np.arange(11),
-                                                                          theta.dtype)
-
-    def loss(t):
-        return loss_and_gradient(net, t, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
-                                 masks)[0]
-
-    _, grad = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
-                                masks)
-    np.testing.assert_allclose(grad, _numeric_gradient(loss, theta), rtol=1e-5, atol=1e-8)
+    assert_reference_gradient(net, theta, data, dropout)
 
 
 def test_float32_gradient_matches_float64():
@@ -189,18 +179,6 @@ def test_cython_kernel_checks_the_pieces():
 # ------------------------------------------------------------------ estimators
 
 
-def _predict_layer_by_layer(clf, X, pieces):
-    A = X
-    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
-        Z = A @ W + b
-        if i < len(clf.coefs_) - 1:
-            A = Z.reshape(len(X), -1, pieces).max(axis=2)
-        else:
-            E = np.exp(Z - Z.max(axis=1, keepdims=True))
-            A = E / E.sum(axis=1, keepdims=True)
-    return A
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fitted_attributes_and_predictions(digits, dtype):
     X, y = digits
@@ -210,7 +188,8 @@ def test_fitted_attributes_and_predictions(digits, dtype):
     assert [c.shape for c in clf.coefs_] == [(64, 48), (16, 36), (12, 10)]
     assert [b.shape for b in clf.intercepts_] == [(48,), (36,), (10,)]
     assert clf.n_layers_ == 4 and clf.coefs_[0].dtype == dtype
-    np.testing.assert_allclose(clf.predict_proba(X), _predict_layer_by_layer(clf, X, 3),
+    by_hand = predict_by_hand(clf, X, lambda i, Z: Z.reshape(len(X), -1, 3).max(axis=2))
+    np.testing.assert_allclose(clf.predict_proba(X), by_hand,
                                rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-6)
 
 
@@ -238,42 +217,22 @@ def test_one_piece_is_the_identity(digits):
 
 
 def test_backends_train_the_same_model(digits):
-    X, y = digits
-    params = dict(hidden_layer_sizes=(20, 10), activation="maxout", maxout_pieces=3,
-                  dropout=0.1, batch_norm=[True, False], max_iter=3, random_state=0)
-    models = [MLPClassifier(backend=b, **params).fit(X, y) for b in ["numpy", *COMPILED]]
-    for model in models[1:]:
-        np.testing.assert_allclose(model._theta, models[0]._theta, rtol=1e-7, atol=1e-9)
-        np.testing.assert_allclose(model.predict_proba(X), models[0].predict_proba(X),
-                                   rtol=1e-7, atol=1e-9)
+    assert_backends_train_alike(*digits, dict(
+        hidden_layer_sizes=(20, 10), activation="maxout", maxout_pieces=3, dropout=0.1,
+        batch_norm=[True, False], max_iter=3, random_state=0))
 
 
 @pytest.mark.parametrize("backend", ["numpy", *COMPILED])
 def test_one_unit_of_two_pieces_fits_a_v(backend):
-    # |x|-like targets: one relu unit fits one arm only (R^2 about 0.8); one
-    # maxout unit of two pieces is max(a x + b, c x + d), a V itself.
-    x = np.linspace(-2, 2, 200)[:, None]
-    y = np.where(x[:, 0] > 0, x[:, 0], -0.5 * x[:, 0])
-    fits = {act: MLPRegressor(hidden_layer_sizes=(1,), activation=act, solver="lbfgs",
-                              alpha=0.0, max_iter=500, random_state=0,
-                              backend=backend).fit(x, y)
-            for act in ("relu", "maxout")}
-    assert fits["relu"].score(x, y) < 0.85
-    assert fits["maxout"].score(x, y) > 0.999
+    # One relu unit fits one arm of the V only (R^2 about 0.8); one maxout
+    # unit of two pieces is max(a x + b, c x + d), a V itself.
+    scores, _ = fit_a_v(backend, ("relu", "maxout"))
+    assert scores["relu"] < 0.85
+    assert scores["maxout"] > 0.999
 
 
-def test_pieces_carry_on_across_partial_fit_warm_start_and_pickle(digits):
-    X, y = digits
-    params = dict(hidden_layer_sizes=(20,), activation="maxout", maxout_pieces=3,
-                  solver="sgd", momentum=0.0, shuffle=False, random_state=0)
-    a = MLPClassifier(**params).partial_fit(X, y, classes=np.unique(y))
-    b = pickle.loads(pickle.dumps(a))
-    a.partial_fit(X, y)
-    b.partial_fit(X, y)
-    np.testing.assert_array_equal(b._theta, a._theta)
-    c = MLPClassifier(**params, max_iter=1).fit(X, y)
-    c.set_params(warm_start=True).fit(X, y)
-    np.testing.assert_allclose(c._theta, a._theta, rtol=1e-12)
+def test_weights_carry_on_across_partial_fit_warm_start_and_pickle(digits):
+    assert_carries_on(*digits, dict(activation="maxout", maxout_pieces=3), "coefs_")
 
 
 def test_changing_maxout_on_a_fitted_model_is_refused(digits):

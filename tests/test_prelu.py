@@ -23,6 +23,24 @@ def _numeric_gradient(loss, theta, h=1e-6):
                      for e in np.eye(theta.size)])
 
 
+def assert_reference_gradient(net, theta, data, dropout):
+    """The reference's gradient, with L2 and L1 and (if ``dropout``) masks on
+    the hidden layers, agrees with finite differences; returns it."""
+    masks = None
+    if dropout:
+        masks = Dropout(np.array([0.4, 0.3, 0.0]), epoch_key(1, 0)).masks(
+            net, np.arange(data.n_samples), theta.dtype)
+
+    def loss(t):
+        return loss_and_gradient(net, t, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
+                                 masks)[0]
+
+    _, grad = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
+                                masks)
+    np.testing.assert_allclose(grad, _numeric_gradient(loss, theta), rtol=1e-5, atol=1e-8)
+    return grad
+
+
 # --------------------------------------------------------------------- the math
 
 
@@ -36,18 +54,7 @@ def test_gradient_matches_finite_differences(hidden, batch_norm, dropout):
     # b's, with weighted rows and both penalties (which leave the slopes alone).
     net, theta, data = make_problem([5, 7, 6, 3], hidden, "log_loss", np.float64, n=11,
                                     weighted=True, batch_norm=batch_norm)
-    masks = None
-    if dropout:
-        masks = Dropout(np.array([0.4, 0.3, 0.0]), epoch_key(1, 0)).masks(net, np.arange(11),
-                                                                          theta.dtype)
-
-    def loss(t):
-        return loss_and_gradient(net, t, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
-                                 masks)[0]
-
-    _, grad = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
-                                masks)
-    np.testing.assert_allclose(grad, _numeric_gradient(loss, theta), rtol=1e-5, atol=1e-8)
+    grad = assert_reference_gradient(net, theta, data, dropout)
     for layer, g in zip(net.layers, net.slope_views(grad)):
         assert (g is not None) == (layer.activation == "prelu")
         if g is not None:
@@ -129,17 +136,25 @@ def test_cython_kernel_checks_the_slope_blocks():
 # ------------------------------------------------------------------ estimators
 
 
-def _predict_layer_by_layer(clf, X):
+def predict_by_hand(clf, X, hidden):
+    """``predict_proba`` of a fitted multiclass classifier, layer by layer:
+    ``hidden(i, Z)`` is hidden layer i's output from its ``X @ W + b``."""
     A = X
     for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
         Z = A @ W + b
-        if i < len(clf.prelu_slopes_):
-            slopes = clf.prelu_slopes_[i]
-            A = np.where(Z > 0, Z, slopes * Z) if slopes is not None else np.maximum(Z, 0)
+        if i < len(clf.coefs_) - 1:
+            A = hidden(i, Z)
         else:
             E = np.exp(Z - Z.max(axis=1, keepdims=True))
             A = E / E.sum(axis=1, keepdims=True)
     return A
+
+
+def _prelu_or_relu(clf):
+    def hidden(i, Z):
+        slopes = clf.prelu_slopes_[i]
+        return np.where(Z > 0, Z, slopes * Z) if slopes is not None else np.maximum(Z, 0)
+    return hidden
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -154,15 +169,14 @@ def test_fitted_attributes_and_predictions(digits, dtype):
     assert np.shares_memory(slopes[0], clf._theta)
     # Learned from negative_slope, each unit its own.
     assert np.abs(slopes[0] - 0.1).max() > 1e-3 and np.unique(slopes[0]).size > 1
-    np.testing.assert_allclose(clf.predict_proba(X), _predict_layer_by_layer(clf, X),
+    np.testing.assert_allclose(clf.predict_proba(X),
+                               predict_by_hand(clf, X, _prelu_or_relu(clf)),
                                rtol=1e-5 if dtype == np.float32 else 1e-10, atol=1e-6)
     assert not hasattr(MLPClassifier((8,), max_iter=1).fit(X, y), "prelu_slopes_")
 
 
-def test_backends_train_the_same_model(digits):
-    X, y = digits
-    params = dict(hidden_layer_sizes=(20, 10), activation="prelu", dropout=0.1,
-                  batch_norm=[False, True], max_iter=3, random_state=0)
+def assert_backends_train_alike(X, y, params):
+    """The NumPy reference and the compiled backends fit the same classifier."""
     models = [MLPClassifier(backend=b, **params).fit(X, y) for b in ["numpy", *COMPILED]]
     for model in models[1:]:
         np.testing.assert_allclose(model._theta, models[0]._theta, rtol=1e-7, atol=1e-9)
@@ -170,18 +184,32 @@ def test_backends_train_the_same_model(digits):
                                    rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend", ["numpy", *COMPILED])
-def test_lbfgs_learns_the_slopes(backend):
-    # A V-shaped target: one relu unit cannot fit both arms (its best is
-    # one arm, R^2 0.81), one prelu unit can, once its slope has gone from
-    # 0.2 to the arm's -0.5 (L-BFGS moves the slopes with the weights).
+def test_backends_train_the_same_model(digits):
+    assert_backends_train_alike(*digits, dict(
+        hidden_layer_sizes=(20, 10), activation="prelu", dropout=0.1,
+        batch_norm=[False, True], max_iter=3, random_state=0))
+
+
+def fit_a_v(backend, activations):
+    """One hidden unit of each activation fitted by L-BFGS to a V-shaped
+    target; returns each fit's R^2 and the fitted models."""
     x = np.linspace(-2, 2, 200)[:, None]
     y = np.where(x[:, 0] > 0, x[:, 0], -0.5 * x[:, 0])
-    fits = {act: MLPRegressor(hidden_layer_sizes=(1,), activation=act, solver="lbfgs", alpha=0.0, max_iter=500,
-                              random_state=0, backend=backend).fit(x, y)
-            for act in ("relu", "prelu")}
-    assert fits["relu"].score(x, y) < 0.85
-    assert fits["prelu"].score(x, y) > 0.999
+    fits = {act: MLPRegressor(hidden_layer_sizes=(1,), activation=act, solver="lbfgs",
+                              alpha=0.0, max_iter=500, random_state=0,
+                              backend=backend).fit(x, y)
+            for act in activations}
+    return {act: fit.score(x, y) for act, fit in fits.items()}, fits
+
+
+@pytest.mark.parametrize("backend", ["numpy", *COMPILED])
+def test_lbfgs_learns_the_slopes(backend):
+    # One relu unit cannot fit both arms of the V (its best is one arm,
+    # R^2 0.81), one prelu unit can, once its slope has gone from 0.2 to
+    # the arm's -0.5 (L-BFGS moves the slopes with the weights).
+    scores, fits = fit_a_v(backend, ("relu", "prelu"))
+    assert scores["relu"] < 0.85
+    assert scores["prelu"] > 0.999
     assert fits["prelu"].prelu_slopes_[0][0] == pytest.approx(-0.5, abs=0.01)
 
 
