@@ -38,22 +38,18 @@ def test_sklearn_compatible_with_keras_style_settings(estimator, check):
     check(estimator)
 
 
-# prelu's learned slopes through L-BFGS (full-batch and deterministic, so
-# the sample-weight checks hold as for scikit-learn's own settings).
-PRELU_STYLE = dict(max_iter=100, activation="prelu", solver="lbfgs", l1=1e-4)
+# prelu's learned slopes and maxout's pieces (wider weight matrices than
+# units) through L-BFGS (full-batch and deterministic, so the sample-weight
+# checks hold as for scikit-learn's own settings). One net holds both, which
+# keeps the suite's time down.
+LEARNED_SHAPES_STYLE = dict(hidden_layer_sizes=(40, 20), max_iter=100,
+                            activation=["prelu", "maxout"], maxout_pieces=3, solver="lbfgs",
+                            l1=1e-4)
 
 
-@parametrize_with_checks([MLPClassifier(**PRELU_STYLE), MLPRegressor(**PRELU_STYLE)])
-def test_sklearn_compatible_with_prelu(estimator, check):
-    check(estimator)
-
-
-# maxout's pieces (wider weight matrices than units) through L-BFGS.
-MAXOUT_STYLE = dict(max_iter=100, activation="maxout", maxout_pieces=3, solver="lbfgs")
-
-
-@parametrize_with_checks([MLPClassifier(**MAXOUT_STYLE), MLPRegressor(**MAXOUT_STYLE)])
-def test_sklearn_compatible_with_maxout(estimator, check):
+@parametrize_with_checks([MLPClassifier(**LEARNED_SHAPES_STYLE),
+                          MLPRegressor(**LEARNED_SHAPES_STYLE)])
+def test_sklearn_compatible_with_prelu_and_maxout(estimator, check):
     check(estimator)
 
 
