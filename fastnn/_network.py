@@ -154,10 +154,6 @@ class NetworkSpec:
         )
 
     @cached_property
-    def has_maxout(self):
-        return any(layer.activation == "maxout" for layer in self.layers)
-
-    @cached_property
     def activation_codes(self):
         """Activation code of each layer, as a read-only ``int32`` array."""
         return _read_only(
