@@ -33,8 +33,10 @@ install: build
 demo: build
 	$(PY) bench/demo.py
 
+# pytest-xdist workers: the suite runs in about half the time on 2 cores.
+TEST_WORKERS ?= 2
 test: build
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
 
 # make bench: the full comparison, results in bench/results/latest.*
 # make bench QUICK=1: the small version (about a minute), bench/results/quick.*
