@@ -6,6 +6,7 @@
 
 from . import _check_build  # noqa: F401  (readable error if the extension is missing)
 from . import callbacks
+from ._convert import from_sklearn, to_sklearn
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 from ._plotting import plot_learning_curves
 from .backends import available_backends, get_backend, show_backends
@@ -17,8 +18,10 @@ __all__ = [
     "MLPRegressor",
     "available_backends",
     "callbacks",
+    "from_sklearn",
     "get_backend",
     "plot_learning_curves",
     "show_backends",
+    "to_sklearn",
     "__version__",
 ]
