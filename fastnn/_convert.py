@@ -38,12 +38,18 @@ def _copy_attributes(source, target):
             setattr(target, name, copy.deepcopy(source.__dict__[name]))
 
 
+# fastnn parameters that change nothing a converted model learned: where the
+# backend ran, and the parameters of activations to_sklearn refuses.
+NOT_TRAINING_SETTINGS = ("backend", "negative_slope", "maxout_pieces")
+
+
 def _fastnn_only_settings(est):
-    """``name=value`` of the fastnn parameters off their defaults that scikit-learn lacks."""
+    """``name=value`` of the fastnn training settings off their defaults that scikit-learn lacks."""
     shared = _sklearn_class(est)().get_params()
     defaults = type(est)().get_params()
     return [f"{name}={value!r}" for name, value in est.get_params().items()
-            if name not in shared and repr(value) != repr(defaults[name])]
+            if name not in shared and name not in NOT_TRAINING_SETTINGS
+            and repr(value) != repr(defaults[name])]
 
 
 def _sklearn_class(est):

@@ -199,3 +199,17 @@ def test_warm_start_with_early_stopping_after_from_sklearn():
         est.fit(IRIS_X, IRIS_y)
     assert len(est.validation_scores_) == len(est.validation_loss_curve_) == n_before + 3
     assert np.isfinite(est.validation_loss_curve_[n_before:]).all()
+
+
+def test_poisson_regressor_and_backend_choice():
+    y = np.exp(DIAB_y - DIAB_y.max())
+    est = MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), backend="numpy", max_iter=20,
+                       random_state=0).fit(DIAB_X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the backend is no training setting
+        sk = to_sklearn(est)
+    assert sk.loss == "poisson" and sk.out_activation_ == "exp"
+    assert_same_predictions(est, sk, DIAB_X)
+    back = from_sklearn(sk)
+    assert back.loss == "poisson" and back.backend == "auto"
+    assert_same_predictions(sk, back, DIAB_X)
