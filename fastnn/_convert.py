@@ -43,9 +43,9 @@ def _copy_attributes(source, target):
 NOT_TRAINING_SETTINGS = ("backend", "negative_slope", "maxout_pieces")
 
 
-def _fastnn_only_settings(est):
-    """``name=value`` of the fastnn training settings off their defaults that scikit-learn lacks."""
-    shared = _sklearn_class(est)().get_params()
+def _fastnn_only_settings(est, shared):
+    """``name=value`` of ``est``'s training settings off their defaults that are not
+    among scikit-learn's parameters ``shared``."""
     defaults = type(est)().get_params()
     return [f"{name}={value!r}" for name, value in est.get_params().items()
             if name not in shared and name not in NOT_TRAINING_SETTINGS
@@ -125,7 +125,7 @@ def to_sklearn(estimator):
     shared = sk_class().get_params()
     params = {name: value for name, value in estimator.get_params().items() if name in shared}
     params["activation"] = hidden[0] if hidden else shared["activation"]
-    unsupported = _fastnn_only_settings(estimator)
+    unsupported = _fastnn_only_settings(estimator, shared)
     if params["solver"] not in SKLEARN_SOLVERS:
         unsupported.append(f"solver={params['solver']!r} (scikit-learn's estimator gets "
                            f"{shared['solver']!r})")
