@@ -7,6 +7,7 @@ one compiled loss-and-gradient call per L-BFGS evaluation.
 """
 
 import functools
+import textwrap
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -843,6 +844,98 @@ def _distinct_labels(y):
     return y
 
 
+# The parameters fastnn adds to scikit-learn's, documented once for both
+# estimators: each docstring's ``%(fastnn_parameters)s`` line becomes this.
+_FASTNN_PARAMETERS_DOC = """\
+backend : str, default='auto'
+    Which kernels run the math: ``'cython'`` (Cython and BLAS),
+    ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
+    ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
+    backend installed (see ``fastnn.show_backends()``).
+negative_slope : float, default=0.2
+    Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
+    the initial slope of ``'prelu'``'s units; not negative.
+maxout_pieces : int, default=2
+    Linear pieces of each ``'maxout'`` unit. A maxout layer of ``n``
+    units has ``n * maxout_pieces`` weight columns (``coefs_`` of shape
+    ``(n_in, n * maxout_pieces)``, unit ``j`` reading columns
+    ``j * maxout_pieces`` to ``(j + 1) * maxout_pieces - 1``), its
+    intercepts and batch-norm statistics one per column; the gradient of
+    a unit goes to its largest piece (the first, on a tie). 1 makes the
+    layer linear.
+init : str, default='sklearn'
+    Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
+    (Glorot-uniform weights and biases, the same numbers for the same
+    ``random_state``). Keras' ``'glorot_uniform'``, ``'glorot_normal'``,
+    ``'he_uniform'``, ``'he_normal'``, ``'lecun_uniform'`` and
+    ``'lecun_normal'`` (normal ones truncated at two standard
+    deviations), with zero biases. ``'zeros'``: every weight and bias 0,
+    which the network cannot learn its way out of (all hidden units stay
+    alike).
+rho : float, default=0.9
+    Decay rate of ``solver='rmsprop'``'s mean square of the gradients
+    (Keras' default).
+weight_decay : float, default=0.004
+    Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
+    step first multiplies the weights, not the biases, by
+    ``1 - learning_rate_init * weight_decay``.
+l1 : float, default=0.0
+    Strength of the L1 penalty on the weights (not the biases), beside
+    ``alpha``'s L2 one and scaled like it: ``l1 * sum(|W|)`` divided by
+    the sample size (sum of sample weights) is added to the loss. Its
+    subgradient at a zero weight is 0.
+restore_best_weights : bool, default=True
+    With ``early_stopping=True``, end with the weights of the epoch of
+    best validation score (scikit-learn's behaviour) rather than the last
+    epoch's (Keras' ``EarlyStopping`` default).
+clipnorm : float or None, default=None
+    Keras' ``clipnorm`` for the stochastic solvers: before each step,
+    the gradient (penalties included) of every weight matrix, bias
+    vector, batch-norm scale vector and prelu slope vector is scaled down
+    to an L2 norm of at most ``clipnorm``, each on its own. None: no
+    clipping. L-BFGS ignores it.
+dropout : float or list of float, default=0.0
+    Inverted dropout on the hidden layers' outputs, for the stochastic
+    solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
+    [0, 1), of every hidden layer, or a list with one rate per hidden
+    layer. In training each unit is dropped with that probability and
+    the kept ones are scaled by ``1 / (1 - rate)``; predictions (and the
+    validation scores and losses) use the whole network. The masks are
+    drawn from ``random_state``, so the same seed gives the same model,
+    whatever the backend or the number of threads. ``loss_curve_`` is
+    the loss of the thinned networks, as Keras reports it. L-BFGS, whose
+    line search needs a deterministic loss, refuses a rate above 0.
+batch_norm : bool or list of bool, default=False
+    Batch normalization of the hidden layers (Keras' ``Dense`` without
+    bias, ``BatchNormalization``, then the activation): ``x @ W`` is
+    normalized over the mini-batch, scaled by a learned ``gamma``
+    (``batch_norm_scales_``) and shifted by the layer's intercept, which
+    plays the part of ``beta``. True or False for every hidden layer,
+    or a list with one flag per hidden layer. Predictions (and
+    validation scores) use running statistics
+    (``batch_norm_means_``, ``batch_norm_variances_``) that training
+    updates after every batch; they carry on across ``partial_fit`` and
+    ``warm_start``. Statistics ignore sample weights, as in Keras.
+    Stochastic solvers only: L-BFGS refuses it.
+batch_norm_momentum : float, default=0.99
+    Keras' ``momentum`` of the running statistics:
+    ``running = momentum * running + (1 - momentum) * batch``, after
+    every batch. With few batches in all (small data, few epochs) the
+    running statistics lag behind the weights and predictions suffer:
+    lower it (0.9 is PyTorch's default).
+batch_norm_epsilon : float, default=1e-3
+    Added to the variance before its square root (Keras' default).
+"""
+
+
+def _document_fastnn_parameters(cls):
+    """Class decorator: ``_FASTNN_PARAMETERS_DOC`` in place of the docstring's marker line."""
+    text = textwrap.indent(_FASTNN_PARAMETERS_DOC, "    ").rstrip("\n")
+    cls.__doc__ = cls.__doc__.replace("    %(fastnn_parameters)s", text)
+    return cls
+
+
+@_document_fastnn_parameters
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier, a drop-in for scikit-learn's.
 
@@ -920,84 +1013,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Maximum number of epochs not meeting the ``tol`` improvement.
     max_fun : int, default=15000
         Maximum number of loss function calls of ``solver='lbfgs'``.
-    backend : str, default='auto'
-        Which kernels run the math: ``'cython'`` (Cython and BLAS),
-        ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
-        ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
-        backend installed (see ``fastnn.show_backends()``).
-    negative_slope : float, default=0.2
-        Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
-        the initial slope of ``'prelu'``'s units; not negative.
-    maxout_pieces : int, default=2
-        Linear pieces of each ``'maxout'`` unit. A maxout layer of ``n``
-        units has ``n * maxout_pieces`` weight columns (``coefs_`` of shape
-        ``(n_in, n * maxout_pieces)``, unit ``j`` reading columns
-        ``j * maxout_pieces`` to ``(j + 1) * maxout_pieces - 1``), its
-        intercepts and batch-norm statistics one per column; the gradient of
-        a unit goes to its largest piece (the first, on a tie). 1 makes the
-        layer linear.
-    init : str, default='sklearn'
-        Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
-        (Glorot-uniform weights and biases, the same numbers for the same
-        ``random_state``). Keras' ``'glorot_uniform'``, ``'glorot_normal'``,
-        ``'he_uniform'``, ``'he_normal'``, ``'lecun_uniform'`` and
-        ``'lecun_normal'`` (normal ones truncated at two standard
-        deviations), with zero biases. ``'zeros'``: every weight and bias 0,
-        which the network cannot learn its way out of (all hidden units stay
-        alike).
-    rho : float, default=0.9
-        Decay rate of ``solver='rmsprop'``'s mean square of the gradients
-        (Keras' default).
-    weight_decay : float, default=0.004
-        Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
-        step first multiplies the weights, not the biases, by
-        ``1 - learning_rate_init * weight_decay``.
-    l1 : float, default=0.0
-        Strength of the L1 penalty on the weights (not the biases), beside
-        ``alpha``'s L2 one and scaled like it: ``l1 * sum(|W|)`` divided by
-        the sample size (sum of sample weights) is added to the loss. Its
-        subgradient at a zero weight is 0.
-    restore_best_weights : bool, default=True
-        With ``early_stopping=True``, end with the weights of the epoch of
-        best validation score (scikit-learn's behaviour) rather than the last
-        epoch's (Keras' ``EarlyStopping`` default).
-    clipnorm : float or None, default=None
-        Keras' ``clipnorm`` for the stochastic solvers: before each step,
-        the gradient (penalties included) of every weight matrix, bias
-        vector, batch-norm scale vector and prelu slope vector is scaled down
-        to an L2 norm of at most ``clipnorm``, each on its own. None: no
-        clipping. L-BFGS ignores it.
-    dropout : float or list of float, default=0.0
-        Inverted dropout on the hidden layers' outputs, for the stochastic
-        solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
-        [0, 1), of every hidden layer, or a list with one rate per hidden
-        layer. In training each unit is dropped with that probability and
-        the kept ones are scaled by ``1 / (1 - rate)``; predictions (and the
-        validation scores and losses) use the whole network. The masks are
-        drawn from ``random_state``, so the same seed gives the same model,
-        whatever the backend or the number of threads. ``loss_curve_`` is
-        the loss of the thinned networks, as Keras reports it. L-BFGS, whose
-        line search needs a deterministic loss, refuses a rate above 0.
-    batch_norm : bool or list of bool, default=False
-        Batch normalization of the hidden layers (Keras' ``Dense`` without
-        bias, ``BatchNormalization``, then the activation): ``x @ W`` is
-        normalized over the mini-batch, scaled by a learned ``gamma``
-        (``batch_norm_scales_``) and shifted by the layer's intercept, which
-        plays the part of ``beta``. True or False for every hidden layer,
-        or a list with one flag per hidden layer. Predictions (and
-        validation scores) use running statistics
-        (``batch_norm_means_``, ``batch_norm_variances_``) that training
-        updates after every batch; they carry on across ``partial_fit`` and
-        ``warm_start``. Statistics ignore sample weights, as in Keras.
-        Stochastic solvers only: L-BFGS refuses it.
-    batch_norm_momentum : float, default=0.99
-        Keras' ``momentum`` of the running statistics:
-        ``running = momentum * running + (1 - momentum) * batch``, after
-        every batch. With few batches in all (small data, few epochs) the
-        running statistics lag behind the weights and predictions suffer:
-        lower it (0.9 is PyTorch's default).
-    batch_norm_epsilon : float, default=1e-3
-        Added to the variance before its square root (Keras' default).
+    %(fastnn_parameters)s
     class_weight : dict, list of dict, 'balanced' or None, default=None
         Weights of the classes, multiplying ``sample_weight`` (as in
         scikit-learn's other classifiers): ``{label: weight}``, for
@@ -1385,6 +1401,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return tags
 
 
+@_document_fastnn_parameters
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron regressor, a drop-in for scikit-learn's.
 
@@ -1460,84 +1477,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Maximum number of epochs not meeting the ``tol`` improvement.
     max_fun : int, default=15000
         Maximum number of loss function calls of ``solver='lbfgs'``.
-    backend : str, default='auto'
-        Which kernels run the math: ``'cython'`` (Cython and BLAS),
-        ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
-        ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
-        backend installed (see ``fastnn.show_backends()``).
-    negative_slope : float, default=0.2
-        Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
-        the initial slope of ``'prelu'``'s units; not negative.
-    maxout_pieces : int, default=2
-        Linear pieces of each ``'maxout'`` unit. A maxout layer of ``n``
-        units has ``n * maxout_pieces`` weight columns (``coefs_`` of shape
-        ``(n_in, n * maxout_pieces)``, unit ``j`` reading columns
-        ``j * maxout_pieces`` to ``(j + 1) * maxout_pieces - 1``), its
-        intercepts and batch-norm statistics one per column; the gradient of
-        a unit goes to its largest piece (the first, on a tie). 1 makes the
-        layer linear.
-    init : str, default='sklearn'
-        Weight initialisation. ``'sklearn'``: scikit-learn's own scheme
-        (Glorot-uniform weights and biases, the same numbers for the same
-        ``random_state``). Keras' ``'glorot_uniform'``, ``'glorot_normal'``,
-        ``'he_uniform'``, ``'he_normal'``, ``'lecun_uniform'`` and
-        ``'lecun_normal'`` (normal ones truncated at two standard
-        deviations), with zero biases. ``'zeros'``: every weight and bias 0,
-        which the network cannot learn its way out of (all hidden units stay
-        alike).
-    rho : float, default=0.9
-        Decay rate of ``solver='rmsprop'``'s mean square of the gradients
-        (Keras' default).
-    weight_decay : float, default=0.004
-        Decoupled weight decay of ``solver='adamw'`` (Keras' default): each
-        step first multiplies the weights, not the biases, by
-        ``1 - learning_rate_init * weight_decay``.
-    l1 : float, default=0.0
-        Strength of the L1 penalty on the weights (not the biases), beside
-        ``alpha``'s L2 one and scaled like it: ``l1 * sum(|W|)`` divided by
-        the sample size (sum of sample weights) is added to the loss. Its
-        subgradient at a zero weight is 0.
-    restore_best_weights : bool, default=True
-        With ``early_stopping=True``, end with the weights of the epoch of
-        best validation score (scikit-learn's behaviour) rather than the last
-        epoch's (Keras' ``EarlyStopping`` default).
-    clipnorm : float or None, default=None
-        Keras' ``clipnorm`` for the stochastic solvers: before each step,
-        the gradient (penalties included) of every weight matrix, bias
-        vector, batch-norm scale vector and prelu slope vector is scaled down
-        to an L2 norm of at most ``clipnorm``, each on its own. None: no
-        clipping. L-BFGS ignores it.
-    dropout : float or list of float, default=0.0
-        Inverted dropout on the hidden layers' outputs, for the stochastic
-        solvers (Keras' ``Dropout`` after each hidden layer): the rate, in
-        [0, 1), of every hidden layer, or a list with one rate per hidden
-        layer. In training each unit is dropped with that probability and
-        the kept ones are scaled by ``1 / (1 - rate)``; predictions (and the
-        validation scores and losses) use the whole network. The masks are
-        drawn from ``random_state``, so the same seed gives the same model,
-        whatever the backend or the number of threads. ``loss_curve_`` is
-        the loss of the thinned networks, as Keras reports it. L-BFGS, whose
-        line search needs a deterministic loss, refuses a rate above 0.
-    batch_norm : bool or list of bool, default=False
-        Batch normalization of the hidden layers (Keras' ``Dense`` without
-        bias, ``BatchNormalization``, then the activation): ``x @ W`` is
-        normalized over the mini-batch, scaled by a learned ``gamma``
-        (``batch_norm_scales_``) and shifted by the layer's intercept, which
-        plays the part of ``beta``. True or False for every hidden layer,
-        or a list with one flag per hidden layer. Predictions (and
-        validation scores) use running statistics
-        (``batch_norm_means_``, ``batch_norm_variances_``) that training
-        updates after every batch; they carry on across ``partial_fit`` and
-        ``warm_start``. Statistics ignore sample weights, as in Keras.
-        Stochastic solvers only: L-BFGS refuses it.
-    batch_norm_momentum : float, default=0.99
-        Keras' ``momentum`` of the running statistics:
-        ``running = momentum * running + (1 - momentum) * batch``, after
-        every batch. With few batches in all (small data, few epochs) the
-        running statistics lag behind the weights and predictions suffer:
-        lower it (0.9 is PyTorch's default).
-    batch_norm_epsilon : float, default=1e-3
-        Added to the variance before its square root (Keras' default).
+    %(fastnn_parameters)s
 
     Attributes
     ----------
