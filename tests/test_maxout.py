@@ -19,7 +19,8 @@ from test_backends import (  # noqa: F401  (n_threads: a fixture)
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 from test_batch_norm import assert_carries_on
 from test_prelu import (
-    assert_backends_train_alike, assert_reference_gradient, fit_a_v, predict_by_hand,
+    assert_backends_train_alike, assert_layer_change_refused, assert_reference_gradient, fit_a_v,
+    predict_by_hand,
 )
 
 
@@ -236,19 +237,10 @@ def test_weights_carry_on_across_partial_fit_warm_start_and_pickle(digits):
 
 
 def test_changing_maxout_on_a_fitted_model_is_refused(digits):
-    X, y = digits
-    clf = MLPClassifier((8, 8), activation=["maxout", "relu"], max_iter=1,
-                        random_state=0).fit(X, y)
-    for change in (dict(maxout_pieces=3), dict(activation="relu"),
-                   dict(activation=["maxout", "maxout"])):
-        clf.set_params(**{"activation": ["maxout", "relu"], "maxout_pieces": 2, **change})
-        with pytest.raises(ValueError, match="maxout and its pieces"):
-            clf.partial_fit(X, y)
-        with pytest.raises(ValueError, match="maxout and its pieces"):
-            clf.predict(X)
-    plain = MLPClassifier((8,), max_iter=1, random_state=0, warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match="maxout and its pieces"):
-        plain.set_params(activation="maxout").fit(X, y)
+    assert_layer_change_refused(
+        *digits, dict(activation=["maxout", "relu"], maxout_pieces=2),
+        [dict(maxout_pieces=3), dict(activation="relu"), dict(activation=["maxout", "maxout"])],
+        "maxout", "maxout and its pieces")
 
 
 @pytest.mark.parametrize("pieces", [0, -1, 2.5, "2"])

@@ -226,16 +226,24 @@ def test_early_stopping_restores_the_best_slopes(digits):
     assert clf.score(X[400:], y[400:]) == clf.best_validation_score_
 
 
-def test_changing_prelu_on_a_fitted_model_is_refused(digits):
-    X, y = digits
-    clf = MLPClassifier((8, 8), activation=["prelu", "relu"], max_iter=1,
-                        random_state=0).fit(X, y)
-    for activation in ("relu", ["prelu", "prelu"]):
-        clf.set_params(activation=activation)
-        with pytest.raises(ValueError, match="learned prelu slopes"):
+def assert_layer_change_refused(X, y, params, changes, activation, match):
+    """A model fitted with ``params`` (two hidden layers) refuses each of
+    ``changes`` in partial_fit and predict; a plain model refuses to
+    warm-start into ``activation``."""
+    clf = MLPClassifier((8, 8), max_iter=1, random_state=0, **params).fit(X, y)
+    for change in changes:
+        clf.set_params(**{**params, **change})
+        with pytest.raises(ValueError, match=match):
             clf.partial_fit(X, y)
-        with pytest.raises(ValueError, match="learned prelu slopes"):
+        with pytest.raises(ValueError, match=match):
             clf.predict(X)
     plain = MLPClassifier((8,), max_iter=1, random_state=0, warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match="learned prelu slopes"):
-        plain.set_params(activation="prelu").fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        plain.set_params(activation=activation).fit(X, y)
+
+
+def test_changing_prelu_on_a_fitted_model_is_refused(digits):
+    assert_layer_change_refused(
+        *digits, dict(activation=["prelu", "relu"]),
+        [dict(activation="relu"), dict(activation=["prelu", "prelu"])],
+        "prelu", "learned prelu slopes")
