@@ -38,9 +38,10 @@ def _copy_attributes(source, target):
             setattr(target, name, copy.deepcopy(source.__dict__[name]))
 
 
-# fastnn parameters that change nothing a converted model learned: where the
-# backend ran, and the parameters of activations to_sklearn refuses.
-NOT_TRAINING_SETTINGS = ("backend", "negative_slope", "maxout_pieces")
+# fastnn parameters that change nothing a converted model learned: where and
+# on how many threads the backend ran, and the parameters of activations
+# to_sklearn refuses.
+NOT_TRAINING_SETTINGS = ("backend", "n_threads", "negative_slope", "maxout_pieces")
 
 
 def _fastnn_only_settings(est, shared):

@@ -47,11 +47,13 @@ from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._labels import distinct_labels, label_codes
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
+from ._persistence import check_format, stamp
 from ._registry import ACTIVATION_ALIASES, HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
 from ._shuffle import EpochOrders
 from ._validation import EpochClock, ValidationSet, record
 from .backends import available_backends, get_backend
 from .backends._data import as_compute_input, make_train_data
+from .backends._threads import thread_limit
 
 
 @functools.lru_cache(maxsize=64)
@@ -117,6 +119,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions({"auto", *available_backends()})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
         "negative_slope": [Interval(Real, 0, None, closed="left")],
         "maxout_pieces": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INIT_SCHEMES))],
@@ -159,6 +162,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         n_iter_no_change,
         max_fun,
         backend,
+        n_threads,
         negative_slope,
         maxout_pieces,
         init,
@@ -197,6 +201,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.backend = backend
+        self.n_threads = n_threads
         self.negative_slope = negative_slope
         self.maxout_pieces = maxout_pieces
         self.rho = rho
@@ -459,7 +464,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         theta = self._flat_params(net)
         backend = get_backend(self.backend)
         rows = self._batch_rows(X.shape[0]) if stochastic else X.shape[0]
-        with backend.fit_scope(net, rows):
+        with thread_limit(self.n_threads), backend.fit_scope(net, rows):
             if stochastic:
                 self._fit_stochastic(
                     backend, net, theta, X, y, sample_weight, incremental, validation,
@@ -781,7 +786,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # Compute in float32 only when both the data and the model are float32.
         dtype = np.float32 if (X.dtype == np.float32 and theta.dtype == np.float32) else np.float64
         X = as_compute_input(X, dtype)
-        return get_backend(self.backend).forward(net, theta.astype(dtype, copy=False), X)
+        with thread_limit(self.n_threads):
+            return get_backend(self.backend).forward(net, theta.astype(dtype, copy=False), X)
 
     def _validate_predict_input(self, X):
         """``validate_data(self, X, reset=False)``, short-cut when it would be a no-op.
@@ -823,7 +829,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         # The flat buffer is rebuilt from coefs_/intercepts_ after unpickling.
         state.pop("_theta", None)
         state.pop("_theta_views", None)
-        return state
+        return stamp(state)
+
+    def __setstate__(self, state):
+        super().__setstate__(check_format(dict(state), type(self).__name__))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -852,6 +861,18 @@ backend : str, default='auto'
     ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
     ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
     backend installed (see ``fastnn.show_backends()``).
+n_threads : int, default=None
+    Threads one fit or prediction may use: the compiled kernels' own
+    threads (OpenMP, Numba) and BLAS's, bounded together so they never
+    ask for more cores than this. None: every core when called from the
+    main thread, and one thread when called from any other thread
+    (joblib's threading backend, Dask's worker threads), where other fits
+    run beside it. -1: every core, wherever it is called. Small networks
+    use fewer threads than the bound when more would not pay. Under
+    joblib's process backend (loky, the default of ``n_jobs``) each
+    worker is already limited to its share of the cores. The trained
+    thread count changes only the order in which a batch's gradient is
+    summed, so models trained with different counts agree to rounding.
 negative_slope : float, default=0.2
     Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and
     the initial slope of ``'prelu'``'s units; not negative.
@@ -1130,6 +1151,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         backend="auto",
+        n_threads=None,
         negative_slope=0.2,
         maxout_pieces=2,
         init="sklearn",
@@ -1170,6 +1192,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             backend=backend,
+            n_threads=n_threads,
             negative_slope=negative_slope,
             maxout_pieces=maxout_pieces,
             init=init,
@@ -1583,6 +1606,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         n_iter_no_change=10,
         max_fun=15000,
         backend="auto",
+        n_threads=None,
         negative_slope=0.2,
         maxout_pieces=2,
         init="sklearn",
@@ -1622,6 +1646,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             backend=backend,
+            n_threads=n_threads,
             negative_slope=negative_slope,
             maxout_pieces=maxout_pieces,
             init=init,

@@ -31,8 +31,8 @@ def digits():
 
 
 FASTNN_ONLY = {
-    "backend": "auto", "negative_slope": 0.2, "maxout_pieces": 2, "init": "sklearn",
-    "rho": 0.9, "weight_decay": 0.004, "l1": 0.0, "restore_best_weights": True,
+    "backend": "auto", "n_threads": None, "negative_slope": 0.2, "maxout_pieces": 2,
+    "init": "sklearn", "rho": 0.9, "weight_decay": 0.004, "l1": 0.0, "restore_best_weights": True,
     "clipnorm": None, "dropout": 0.0,
     "batch_norm": False, "batch_norm_momentum": 0.99, "batch_norm_epsilon": 1e-3,
 }

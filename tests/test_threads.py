@@ -1,5 +1,6 @@
 """Compiled epochs release the GIL: fits in threads run together, same models."""
 
+import importlib
 import threading
 import time
 import warnings
@@ -10,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
 from fastnn import MLPClassifier, MLPRegressor
+from fastnn.backends._threads import available_cores
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(6000, 30))
@@ -22,24 +24,100 @@ def _fit(est, out, key):
         out[key] = est.fit(X, y if isinstance(est, MLPClassifier) else X[:, 2])
 
 
-@pytest.mark.parametrize("backend", ["cython", "numba"])
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_threaded_fits_equal_sequential_fits(solver, backend):
-    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0, solver=solver,
-                  backend=backend)
-    estimators = {"clf": MLPClassifier(**params), "reg": MLPRegressor(**params)}
-    sequential = {}
-    for key, est in estimators.items():
-        _fit(est.__class__(**params), sequential, key)
-    threaded = {}
-    threads = [threading.Thread(target=_fit, args=(est, threaded, key)) for key, est in estimators.items()]
+def _in_threads(estimators):
+    """Fit ``{key: estimator}`` all at once, each in its own Python thread."""
+    out = {}
+    threads = [threading.Thread(target=_fit, args=(est, out, key)) for key, est in estimators.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return out
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("n_threads", [None, 2])
+def test_threaded_fits_equal_sequential_fits(solver, backend, n_threads):
+    # A fit in a thread other than the main one runs on one thread by
+    # default: the same model as a sequential fit with n_threads=1.
+    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0, solver=solver,
+                  backend=backend)
+    estimators = {"clf": MLPClassifier(**params, n_threads=n_threads),
+                  "reg": MLPRegressor(**params, n_threads=n_threads)}
+    sequential = {}
+    for key, est in estimators.items():
+        _fit(est.__class__(**params, n_threads=n_threads or 1), sequential, key)
+    threaded = _in_threads(estimators)
     for key in estimators:
         for a, b in zip(threaded[key].coefs_, sequential[key].coefs_):
             np.testing.assert_array_equal(a, b)
+
+
+def _threads_used(monkeypatch, backend, est, in_thread):
+    """Thread counts ``backend``'s kernels chose during ``est``'s fit and predict."""
+    module = importlib.import_module(f"fastnn.backends._{backend}")
+    chosen = []
+    real = module.n_threads_for
+
+    def spy(*args):
+        chosen.append(real(*args))
+        return chosen[-1]
+
+    monkeypatch.setattr(module, "n_threads_for", spy)
+    if in_thread:
+        _in_threads({"est": est})
+        worker = threading.Thread(target=est.predict, args=(X,))
+        worker.start()
+        worker.join()
+    else:
+        _fit(est, {}, "est")
+        est.predict(X)
+    return set(chosen)
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="needs 2 cores")
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize(
+    "n_threads, in_thread, expected",
+    [(None, False, {2}), (None, True, {1}), (-1, True, {2}), (1, False, {1}), (2, True, {2})],
+)
+def test_n_threads_bounds_the_kernels(monkeypatch, backend, n_threads, in_thread, expected):
+    # This net and batch are big enough for two threads on two cores.
+    est = MLPClassifier(hidden_layer_sizes=(64,), max_iter=2, random_state=0, backend=backend,
+                        n_threads=n_threads)
+    assert _threads_used(monkeypatch, backend, est, in_thread) == expected
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_n_threads_bounds_blas_and_restores_it(monkeypatch, solver):
+    # numpy backend: every product is a BLAS call, bounded to one thread.
+    from fastnn.backends import _numpy
+
+    seen = []
+    loss_grad = _numpy.NumpyBackend.loss_grad
+    epoch = _numpy.NumpyBackend.epoch
+
+    def spy(method):
+        def wrapped(*args, **kwargs):
+            seen.append(_blas_threads())
+            return method(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(_numpy.NumpyBackend, "loss_grad", spy(loss_grad))
+    monkeypatch.setattr(_numpy.NumpyBackend, "epoch", spy(epoch))
+    before = _blas_threads()
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0, backend="numpy",
+                        solver=solver, n_threads=1)
+    _fit(est, {}, "clf")
+    assert seen and all(n == [1] * len(before) for n in seen)
+    assert _blas_threads() == before
+
+
+def test_n_threads_is_validated():
+    for bad in (0, -2, 1.5, "2"):
+        with pytest.raises(ValueError, match="n_threads"):
+            MLPClassifier(n_threads=bad).fit(X[:20], y[:20])
 
 
 def _longest_stall(run_in_thread):
@@ -70,7 +148,8 @@ def _longest_stall(run_in_thread):
 def test_gil_is_released_during_an_epoch(backend):
     Xb = rng.normal(size=(60000, 100)).astype(np.float32)
     yb = (Xb[:, 0] > 0).astype(int)
-    est = MLPClassifier(hidden_layer_sizes=(256,), batch_size=32, max_iter=1, random_state=0,
+    # Two epochs: in a thread of its own the fit runs on one core.
+    est = MLPClassifier(hidden_layer_sizes=(256,), batch_size=32, max_iter=2, random_state=0,
                         backend=backend)
 
     def fit(X=Xb, y=yb):

@@ -3,6 +3,10 @@
 The Cython backend splits each mini-batch by rows between OpenMP threads,
 each calling BLAS on its share. BLAS must then run single-threaded, or its
 own thread pool would fight ours for the same cores.
+
+A fit or a prediction may also be bounded as a whole (the estimators'
+``n_threads``, see ``thread_limit``): the bound caps our threads and BLAS's
+for as long as it is held, in the Python thread holding it.
 """
 
 import os
@@ -19,10 +23,13 @@ MIN_WORK_PER_THREAD = 125_000
 
 _blas = None
 # Fits running at once in several Python threads share the one BLAS setting:
-# the first to start limits it, the last to finish restores it.
+# the first to start saves it, each holds BLAS to at most the lowest limit
+# asked for, and the last to finish restores it.
 _lock = threading.Lock()
-_active = 0
+_limits = []
 _saved = ()
+# The bound on the threads of the fit running in each Python thread.
+_local = threading.local()
 
 
 def available_cores():
@@ -50,7 +57,8 @@ def n_threads_for(max_threads, rows, n_weights):
     -------
     n_threads : int
     """
-    cap = max(1, min(max_threads, available_cores(), rows))
+    limit = getattr(_local, "limit", None) or max_threads
+    cap = max(1, min(max_threads, limit, available_cores(), rows))
     return int(max(1, min(cap, rows * n_weights // MIN_WORK_PER_THREAD)))
 
 
@@ -64,11 +72,52 @@ def chunk_rows(n, n_threads, max_rows):
     return max(1, -(-n // n_chunks))
 
 
+def resolve_limit(n_threads):
+    """Threads one fit may use for the estimators' ``n_threads`` parameter.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        A positive count; -1 for every core; None for every core in the
+        main thread and one thread in any other (joblib's threading
+        backend, a Dask worker's threads), where other fits run beside it.
+
+    Returns
+    -------
+    limit : int or None
+        None for no bound beyond the cores and OpenMP's own limit.
+    """
+    if n_threads is None:
+        return None if threading.current_thread() is threading.main_thread() else 1
+    return None if n_threads == -1 else int(n_threads)
+
+
+@contextmanager
+def thread_limit(n_threads):
+    """Context bounding the threads of the fit or prediction run inside it.
+
+    Our kernels' threads (``n_threads_for``) and BLAS's are held to
+    ``resolve_limit(n_threads)`` in the calling Python thread; no bound
+    does nothing at all.
+    """
+    limit = resolve_limit(n_threads)
+    if limit is None:
+        yield
+        return
+    outer = getattr(_local, "limit", None)
+    _local.limit = limit if outer is None else min(limit, outer)
+    try:
+        with _blas_limited(_local.limit):
+            yield
+    finally:
+        _local.limit = outer
+
+
 def single_threaded_blas(n_threads):
     """Context keeping BLAS on one thread while ``n_threads > 1`` of ours run."""
     if n_threads <= 1:
         return nullcontext()
-    return _blas_limited()
+    return _blas_limited(1)
 
 
 def _blas_libraries():
@@ -86,21 +135,30 @@ def _blas_libraries():
     return _blas
 
 
+def _apply_blas_limit():
+    # Each library at most the lowest limit held, never above its own setting.
+    bound = min(_limits)
+    for n, setter in _saved:
+        setter(bound if n is None else min(n, bound))
+
+
 @contextmanager
-def _blas_limited():
-    global _active, _saved
+def _blas_limited(n):
+    """Context holding every BLAS library to at most ``n`` threads."""
+    global _saved
     with _lock:
-        if _active == 0:
+        if not _limits:
             _saved = [(get(), setter) for get, setter in _blas_libraries()]
-            for _, setter in _saved:
-                setter(1)
-        _active += 1
+        _limits.append(n)
+        _apply_blas_limit()
     try:
         yield
     finally:
         with _lock:
-            _active -= 1
-            if _active == 0:
-                for n, setter in _saved:
-                    if n is not None:
-                        setter(n)
+            _limits.remove(n)
+            if _limits:
+                _apply_blas_limit()
+            else:
+                for n_saved, setter in _saved:
+                    if n_saved is not None:
+                        setter(n_saved)
