@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKLOADS = ("fashion", "tabular", "search", "lbfgs", "predict", "memory", "scaling", "gpu",
-             "accuracy")
+WORKLOADS = ("fashion", "tabular", "search", "parallel", "lbfgs", "predict", "memory", "scaling",
+             "gpu", "accuracy")
 # Numba's first compile of every signature would take minutes of a CI run: the
 # bench machinery is tested with Cython, and CUDA for the absent/GPU paths.
 BACKENDS = ("--backends", "cython,cuda")
@@ -24,6 +24,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 METRICS = {
     "fashion": {"test accuracy", "accuracy - scikit-learn"},
     "search": {"best score", "same best params as scikit-learn"},
+    "parallel": {"best score", "speedup over n_jobs=1", "same best params as n_jobs=1"},
     "lbfgs": {"iterations", "final loss"},
     "memory": {"peak extra / X.nbytes", "peak extra MB", "kept after fit / X.nbytes"},
     "accuracy": {"test accuracy", "best validation accuracy", "epochs", "fit seconds"},

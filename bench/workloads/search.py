@@ -40,7 +40,8 @@ def problems(quick):
     }
 
 
-def _pipeline(system, max_iter):
+def pipeline(system, max_iter):
+    """``StandardScaler`` then ``system``'s classifier, as every search of the bench runs it."""
     return Pipeline(
         [
             ("scale", StandardScaler()),
@@ -51,13 +52,13 @@ def _pipeline(system, max_iter):
 
 def _search(system, X, y, max_iter):
     def fit():
-        return quiet_fit(GridSearchCV(_pipeline(system, max_iter), GRID, cv=3), X, y)
+        return quiet_fit(GridSearchCV(pipeline(system, max_iter), GRID, cv=3), X, y)
 
     return fit
 
 
 def _one_fit(system, X, y, max_iter):
-    return lambda: quiet_fit(_pipeline(system, max_iter), X, y)
+    return lambda: quiet_fit(pipeline(system, max_iter), X, y)
 
 
 def run(ctx):
