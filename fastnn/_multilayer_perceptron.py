@@ -861,7 +861,7 @@ backend : str, default='auto'
     ``'numba'`` (Numba on the CPU), ``'cuda'`` (Numba on an NVIDIA GPU) or
     ``'numpy'`` (the slow reference). ``'auto'`` picks the fastest CPU
     backend installed (see ``fastnn.show_backends()``).
-n_threads : int, default=None
+n_threads : int or None, default=None
     Threads one fit or prediction may use: the compiled kernels' own
     threads (OpenMP, Numba) and BLAS's, bounded together so they never
     ask for more cores than this. None: every core when called from the
@@ -870,8 +870,8 @@ n_threads : int, default=None
     run beside it. -1: every core, wherever it is called. Small networks
     use fewer threads than the bound when more would not pay. Under
     joblib's process backend (loky, the default of ``n_jobs``) each
-    worker is already limited to its share of the cores. The trained
-    thread count changes only the order in which a batch's gradient is
+    worker is already limited to its share of the cores. The thread
+    count changes only the order in which a batch's gradient is
     summed, so models trained with different counts agree to rounding.
 negative_slope : float, default=0.2
     Slope of ``'leaky_relu'`` for negative inputs (Keras' default), and

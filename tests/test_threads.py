@@ -200,3 +200,21 @@ def test_blas_is_single_threaded_while_our_threads_run(monkeypatch, in_thread):
     assert "clf" in out
     assert seen and all(n == [1] * len(before) for n in seen)
     assert _blas_threads() == before
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="needs 2 cores")
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_thread_count_changes_only_rounding(backend):
+    # Two threads sum each batch's gradient in two parts: the same model,
+    # to rounding, as one thread (float64, a few epochs).
+    params = dict(hidden_layer_sizes=(64,), max_iter=3, random_state=0, backend=backend)
+    one, two = (_fit_one(MLPClassifier(**params, n_threads=n)) for n in (1, 2))
+    for a, b in zip(one.coefs_, two.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert any((a != b).any() for a, b in zip(one.coefs_, two.coefs_)), "ran on one thread"
+
+
+def _fit_one(est):
+    out = {}
+    _fit(est, out, "est")
+    return out["est"]
