@@ -12,10 +12,8 @@ each system beside scikit-learn's estimator on the same grid.
 import contextlib
 
 import joblib
-from sklearn.model_selection import GridSearchCV
 
 from .._results import timing_row, workload
-from .._systems import quiet_fit
 from .._timing import interleaved
 from . import search
 
@@ -59,14 +57,6 @@ def _in_backend(fn, backend):
     return call
 
 
-def _searcher(system, X, y, max_iter, grid, n_jobs):
-    def fit():
-        pipe = search.pipeline(system, max_iter)
-        return quiet_fit(GridSearchCV(pipe, grid, cv=3, n_jobs=n_jobs), X, y)
-
-    return fit
-
-
 def run(ctx):
     """Measure the workload; see the module docstring."""
     description, X, y, max_iter = search.problems(ctx.quick)[search.TARGET_ID]
@@ -80,10 +70,10 @@ def run(ctx):
                 skipped.append({"case": label, "reason": "dask.distributed is not installed"})
                 continue
             ctx.log(f"parallel search: {label}, {description}")
-            calls = {s.name: _in_backend(_searcher(s, X, y, max_iter, search.GRID, n_jobs),
+            calls = {s.name: _in_backend(search.searcher(s, X, y, max_iter, n_jobs=n_jobs),
                                          backend) for s in systems}
-            warmup = {s.name: _in_backend(_searcher(s, X[:WARMUP_ROWS], y[:WARMUP_ROWS], 2,
-                                                    WARMUP_GRID, n_jobs), backend)
+            warmup = {s.name: _in_backend(search.searcher(s, X[:WARMUP_ROWS], y[:WARMUP_ROWS], 2,
+                                                          WARMUP_GRID, n_jobs), backend)
                       for s in systems}
             timings = interleaved(calls, ctx.repeats, warmup=warmup)
             best = {n: t.result.best_params_ for n, t in timings.items()}

@@ -50,9 +50,12 @@ def pipeline(system, max_iter):
     )
 
 
-def _search(system, X, y, max_iter):
+def searcher(system, X, y, max_iter, grid=GRID, n_jobs=1):
+    """A callable running the 3-fold ``GridSearchCV`` of ``system`` over ``grid``."""
+
     def fit():
-        return quiet_fit(GridSearchCV(pipeline(system, max_iter), GRID, cv=3), X, y)
+        return quiet_fit(GridSearchCV(pipeline(system, max_iter), grid, cv=3, n_jobs=n_jobs),
+                         X, y)
 
     return fit
 
@@ -67,7 +70,7 @@ def run(ctx):
     rows = []
     for row_id, (case, X, y, max_iter) in problems(ctx.quick).items():
         ctx.log(f"search {row_id}: {n_candidates} candidates x 3 folds, max_iter={max_iter}")
-        calls = {s.name: _search(s, X, y, max_iter) for s in ctx.present}
+        calls = {s.name: searcher(s, X, y, max_iter) for s in ctx.present}
         # A whole extra search per system would double the cost: warm up on one fit.
         warmup = {s.name: _one_fit(s, X, y, max_iter) for s in ctx.present}
         timings = interleaved(calls, ctx.repeats, warmup=warmup)
