@@ -92,18 +92,19 @@ def resolve_limit(n_threads):
     return None if n_threads == -1 else int(n_threads)
 
 
-@contextmanager
 def thread_limit(n_threads):
     """Context bounding the threads of the fit or prediction run inside it.
 
     Our kernels' threads (``n_threads_for``) and BLAS's are held to
-    ``resolve_limit(n_threads)`` in the calling Python thread; no bound
-    does nothing at all.
+    ``resolve_limit(n_threads)`` in the calling Python thread. Without a
+    bound it is a no-op context (it sits on every prediction's path).
     """
     limit = resolve_limit(n_threads)
-    if limit is None:
-        yield
-        return
+    return nullcontext() if limit is None else _bounded(limit)
+
+
+@contextmanager
+def _bounded(limit):
     outer = getattr(_local, "limit", None)
     _local.limit = limit if outer is None else min(limit, outer)
     try:
