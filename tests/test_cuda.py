@@ -297,6 +297,28 @@ def test_no_gpu_gives_a_clear_error():
     assert "NUMBA_ENABLE_CUDASIM=1" in out and "cython" in out
 
 
+@pytest.mark.parametrize("clash", [False, True], ids=["compatible", "numpy-without-row_stack"])
+def test_a_numba_cuda_numpy_clash_is_named_before_any_compile(clash):
+    # numba-cuda 0.30.4 with numpy 2.5 failed at the first kernel compile of a
+    # fit (np.row_stack is gone); the status check now loads the compiler's
+    # modules and says so. The clash is recreated by deleting the attribute.
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    code = (
+        "import sys, numpy, numba.cuda\n"
+        "from fastnn.backends._cuda import _compiler_problem\n"
+        "assert 'numba.cuda.cudaimpl' not in sys.modules\n"
+        + ("del numpy.row_stack\n" if clash else "")
+        + "print(_compiler_problem())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    if clash:
+        assert out.startswith("numba-cuda ") and "cannot compile kernels with numpy" in out
+        assert "row_stack" in out
+    else:
+        assert out == "None"
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_l1_matches_reference(tiny, dtype):
     net, theta0, data = make_problem([6, 5, 4, 3], "relu", "log_loss", dtype, n=13, weighted=True)
@@ -308,3 +330,41 @@ def test_l1_matches_reference(tiny, dtype):
     np.testing.assert_allclose(g, g_ref, **TOL[dtype])
     assert_trains_like_reference(tiny, net, theta0, data, None, 5, "adam", 2, dtype, l1=0.2,
                                  lr_rel=1e-6)
+
+
+# The default launch geometry (64 x 64 tiles, 256 threads) only on a real
+# GPU: the simulator runs one Python thread per CUDA thread, too slow here.
+real_gpu = pytest.mark.skipif(not why.startswith("GPU"),
+                              reason="the default tiles are checked on a real GPU only")
+
+
+@real_gpu
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(activation=["gelu", "prelu"], batch_norm=True, dropout=0.2, solver="adamw",
+             clipnorm=1.0, l1=1e-4),
+        dict(activation="maxout", maxout_pieces=3, solver="sgd", momentum=0.9),
+    ],
+    ids=["relu-adam", "gelu-prelu-bn-dropout-adamw", "maxout-sgd"],
+)
+def test_default_tiles_train_like_the_numpy_backend(monkeypatch, dtype, params):
+    # Shapes off the 64-wide tiles in every dimension, 1000 rows in batches
+    # of 192 (a partial last batch), several tiles per layer.
+    monkeypatch.setitem(backends._INSTANCES, "cuda", cuda_backend.CudaBackend())
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 70)).astype(dtype)
+    y = (X[:, :5] @ rng.normal(size=(5, 7))).argmax(axis=1)
+    common = dict(hidden_layer_sizes=(130, 67), batch_size=192, max_iter=3, tol=0,
+                  random_state=0, **params)
+    ref = MLPClassifier(backend="numpy", **common).fit(X, y)
+    gpu = MLPClassifier(backend="cuda", **common).fit(X, y)
+    # float32 drifts with the summation order over 18 steps; float64 does not.
+    tol = dict(rtol=2e-3, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(gpu.loss_curve_, ref.loss_curve_, **tol)
+    for got, want in zip(gpu.coefs_, ref.coefs_):
+        np.testing.assert_allclose(got, want, **tol)
+    np.testing.assert_allclose(gpu.predict_proba(X), ref.predict_proba(X), **tol)

@@ -57,7 +57,36 @@ def cuda_status():
         return False, f"CUDA initialisation failed: {exc}"
     if isinstance(name, bytes):
         name = name.decode()
+    problem = _compiler_problem()
+    if problem:
+        return False, problem
     return True, f"GPU: {name}"
+
+
+def _compiler_problem():
+    """Why numba-cuda's kernel compiler cannot load here, or None.
+
+    Its lowering modules load at the first kernel compile, so a version
+    clash would otherwise surface as an AttributeError deep inside the
+    first fit: numba-cuda 0.30.4 registers ``np.row_stack``, which numpy
+    2.5 removed (seen on an H100 machine).
+    """
+    import importlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        importlib.import_module("numba.cuda.cudaimpl")
+        return None
+    except Exception as exc:  # the clash can raise anything at import time
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "numba.cuda.cudaimpl":
+            return None  # laid out differently: the first compile will tell
+        try:
+            ours = version("numba-cuda")
+        except PackageNotFoundError:
+            ours = "?"
+        return (f"numba-cuda {ours} cannot compile kernels with numpy {np.__version__} "
+                f"({type(exc).__name__}: {exc}); install a numba-cuda release that supports "
+                "this numpy, or an older numpy")
 
 
 def _block_offsets(widths, max_batch):
