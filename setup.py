@@ -54,6 +54,8 @@ extensions = [
     Extension(
         "fastnn._mlp",
         ["src/_mlp.pyx"],
+        # numpy/random/bitgen.h: the epoch draws the next order (_shuffle.pxd)
+        include_dirs=[numpy.get_include()],
         extra_compile_args=compile_args() + OPENMP,
         extra_link_args=OPENMP,
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -640,9 +640,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 if self.shuffle:
                     # This epoch cannot end training early when its no-improvement
                     # count stays within n_iter_no_change, whatever its loss.
+                    # A callback may stop any epoch.
                     next_runs = (
                         self.n_iter_ + 1 < self.max_iter
                         and self._no_improvement_count < self.n_iter_no_change
+                        and callback_ctx is None
                     )
                     order = orders.next(next_runs=next_runs and not incremental)
                 if callback_ctx is not None:
@@ -651,7 +653,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 accumulated = backend.epoch(
                     net, theta, optimizer, data, order, batch_size, self.alpha, cache,
                     l1=self.l1, dropout=self._epoch_dropout(dropout_rates),
-                    bn_momentum=float(self.batch_norm_momentum),
+                    bn_momentum=float(self.batch_norm_momentum), ahead=orders.offer,
                 )
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
@@ -704,8 +706,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
-        finally:
-            orders.close()
 
         if early_stopping and self.restore_best_weights:
             theta[...] = self._best_theta

@@ -1,58 +1,47 @@
-"""Epoch visiting orders, drawn one epoch ahead on a worker thread.
+"""Epoch visiting orders, the next one drawn while an epoch trains.
 
 scikit-learn shuffles the sample indices in place at the start of every epoch
 (``sklearn.utils.shuffle`` with the estimator's ``RandomState``). fastnn draws
-exactly the same orders (``fastnn._permute.shuffle``), and, when the next
-epoch is sure to run, draws its order while the current epoch trains: the
-shuffle and the compiled epoch both run without the GIL, so on a small data
-set, where the shuffle is several percent of an epoch, the second core does it.
+exactly the same orders (``fastnn._permute.shuffle``). When the next epoch is
+sure to run, its order is offered to the backend as an ``AheadOrder``: the
+Cython backend, when its batches run on one thread, draws it on a second
+OpenMP thread inside the compiled epoch (no Python thread, no GIL), so on a
+small data set, where the shuffle is several percent of an epoch, the second
+core does it. Other backends leave it, and it is drawn at the next epoch's
+start as before.
 
 An order is only drawn ahead for an epoch that will certainly run, so the
 generator's state after a fit is the one scikit-learn leaves, and
-``warm_start`` and ``partial_fit`` go on with the same stream.
+``warm_start`` and ``partial_fit`` go on with the same stream (Ctrl-C may
+leave it one shuffle further on).
 """
-
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ._permute import shuffle
 
-# Below this many samples handing the shuffle over costs about what it saves.
+# Below this many samples the shuffle (about 8 ns a sample) costs about
+# what waking a second thread does.
 MIN_AHEAD = 4096
 
-# Drawing ahead is opt-in (FASTNN_SHUFFLE_AHEAD=1) for now: one full test run
-# hung in the Ctrl-C test with it on, and the cause is not found yet.
-AHEAD = os.environ.get("FASTNN_SHUFFLE_AHEAD", "0") not in ("", "0")
 
-_pool = None
-_pool_pid = None
-_pool_lock = threading.Lock()
+class AheadOrder:
+    """The next epoch's order, for a backend to draw during this epoch.
 
+    Attributes
+    ----------
+    random_state : numpy.random.RandomState
+        The generator to draw from (its lock held while drawing).
+    target : ndarray of intp of shape (n_samples,)
+        Where the order goes: this epoch's order, shuffled once more.
+    drawn : bool
+        Set by the backend once ``target`` holds the order.
+    """
 
-def _worker():
-    """The process's shuffle thread; a forked child makes its own."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastnn-shuffle")
-            _pool_pid = os.getpid()
-        return _pool
-
-
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _shuffled(source, target, random_state):
-    target[...] = source
-    shuffle(random_state, target)
-    return target
+    def __init__(self, random_state, target):
+        self.random_state = random_state
+        self.target = target
+        self.drawn = False
 
 
 class EpochOrders:
@@ -66,17 +55,16 @@ class EpochOrders:
         The estimator's generator; each epoch's order is one in-place shuffle
         of the previous epoch's order, as in scikit-learn.
     ahead : bool, default=True
-        Whether an order may be drawn on a worker thread while the previous
-        epoch trains; only done when ``AHEAD`` is on, with more than one core
-        and at least ``MIN_AHEAD`` samples.
+        Whether the next order may be offered to the backend
+        (``AheadOrder``); only with at least ``MIN_AHEAD`` samples.
     """
 
     def __init__(self, n_samples, random_state, ahead=True):
         self.random_state = random_state
         self._buffers = [np.arange(n_samples, dtype=np.intp), np.empty(n_samples, np.intp)]
         self._current = 0
-        self._pending = None
-        self.ahead = ahead and AHEAD and n_samples >= MIN_AHEAD and _cores() > 1
+        self.ahead = ahead and n_samples >= MIN_AHEAD
+        self.offer = None
 
     def next(self, next_runs=False):
         """The order of the coming epoch.
@@ -85,32 +73,21 @@ class EpochOrders:
         ----------
         next_runs : bool, default=False
             True when the epoch after this one will run whatever this one
-            gives; its order is then drawn now, on the worker thread.
+            gives; its order is then offered in ``self.offer`` (else None)
+            for the backend to draw during this epoch.
 
         Returns
         -------
         order : ndarray of shape (n_samples,)
             Valid until the following call.
         """
-        if self._pending is not None:
-            order = self._pending.result()
-            self._pending = None
+        if self.offer is not None and self.offer.drawn:
             self._current = 1 - self._current
+            order = self._buffers[self._current]
         else:
             order = self._buffers[self._current]
             shuffle(self.random_state, order)
+        self.offer = None
         if next_runs and self.ahead:
-            self._pending = _worker().submit(
-                _shuffled, order, self._buffers[1 - self._current], self.random_state
-            )
+            self.offer = AheadOrder(self.random_state, self._buffers[1 - self._current])
         return order
-
-    def close(self):
-        """Wait for an order still being drawn.
-
-        Only an interrupted or failed epoch leaves one; the generator then
-        stays one shuffle further on than scikit-learn's would.
-        """
-        if self._pending is not None:
-            self._pending.exception()
-            self._pending = None

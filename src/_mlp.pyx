@@ -19,7 +19,6 @@ single-threaded: the Python caller sees to it.
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport fabs, sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
@@ -31,12 +30,18 @@ from _activations cimport (bias_activation, mul_derivative, derivative_from_inpu
                           prelu_backward, maxout_forward, maxout_backward, ACT_IDENTITY,
                           ACT_PRELU, ACT_MAXOUT)
 from _losses cimport sample_loss, finish_loss
+from _shuffle cimport generator_of, shuffle_indices
+from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
                        OPT_NADAM)
 
 cdef extern from "_threads.h":
     int fastnn_max_threads() noexcept nogil
+
+cdef extern from "Python.h":
+    # Without Cython's exception check: the batch loop reports -1 itself.
+    int check_signals "PyErr_CheckSignals" () noexcept
 
 import numpy as np
 
@@ -705,7 +710,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           floating[::1] state_2, double[::1] step,
           floating[::1] grad, floating[::1] work, int n_threads=1,
           const double[::1] drop=None, uint64_t drop_key=0,
-          const Py_ssize_t[::1] bn_off=None, double bn_eps=1e-3, double bn_momentum=0.99):
+          const Py_ssize_t[::1] bn_off=None, double bn_eps=1e-3, double bn_momentum=0.99,
+          ahead_state=None, Py_ssize_t[::1] ahead_target=None):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
@@ -757,6 +763,14 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         work buffer of ``workspace_size(..., batch_norm=True)``.
     bn_eps, bn_momentum : float
         Batch normalization's epsilon and the running statistics' momentum.
+    ahead_state : numpy.random.RandomState or None
+        If given, the next epoch's order is drawn while this one trains, on a
+        second OpenMP thread: ``ahead_target`` gets ``order`` shuffled as
+        ``ahead_state.shuffle`` would (``fastnn._shuffle``), its generator
+        advanced and locked meanwhile. Needs ``n_threads == 1`` and a
+        non-empty ``order``. The order is drawn even when Ctrl-C stops the
+        epoch.
+    ahead_target : ndarray of intp of shape (n_samples,) or None
 
     Returns
     -------
@@ -771,8 +785,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef Data d = make_data(X_values, X_indices, X_indptr, n_features, &Y[0, 0],
                             sample_weight)
     cdef const Py_ssize_t* rows = &order[0] if order.shape[0] > 0 else NULL
-    cdef Py_ssize_t start, nb, b = 0, t
-    cdef double mu_product
+    cdef Py_ssize_t t
     cdef Py_ssize_t bs = min(batch_size, n)
     cdef double acc = 0.0
     cdef bint gather = d.indices == NULL and rows != NULL
@@ -783,11 +796,22 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef double[::1] var_sq
     cdef double[::1] var_scale
     cdef double[::1] bn_stats = np.zeros(2 * net.act_size)
+    cdef bitgen_t* g = NULL
+    cdef Py_ssize_t* target = NULL
+    # Written through a pointer: prange would make a plain local private.
+    cdef int status[1]
+    cdef Py_ssize_t k
 
     if n_threads < 1:
         raise ValueError("n_threads must be at least 1")
     if order.shape[0] not in (0, n):
         raise ValueError("order must have one entry per sample")
+    if ahead_state is not None:
+        if n_threads != 1 or rows == NULL:
+            raise ValueError("drawing the next order ahead needs n_threads=1 and an order")
+        if ahead_target is None or ahead_target.shape[0] != n:
+            raise ValueError("ahead_target must have one entry per sample")
+    status[0] = 0
     if grad.shape[0] != n_params or state_1.shape[0] != n_params:
         raise ValueError("grad and optimizer buffers must match theta")
     if solver in (OPT_ADAM, OPT_ADAMW, OPT_NADAM) and state_2.shape[0] != n_params:
@@ -835,8 +859,6 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     var_sq = np.zeros(max(n_threads, 1) * (bounds.shape[0] - 1))
     var_scale = np.ones(bounds.shape[0] - 1)
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
-    t = <Py_ssize_t>step[0]
-    mu_product = step[1]
     s.solver = solver
     s.sc[0] = hyper[0]
     s.sc[1] = s.sc[2] = 0.0
@@ -853,24 +875,66 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     s.bounds = &bounds[0]
     s.var_sq = &var_sq[0]
     s.var_scale = &var_scale[0]
-    with nogil:
-        start = 0
-        while start < n:
-            nb = min(bs, n - start)
-            if solver != OPT_SGD:
-                t += 1
-                step_scalars(solver, t, hyper[0], hyper[3], hyper[4], hyper[7], &mu_product,
-                             s.sc)
-            acc += nb * batch_step(&net, &d, rows, start, nb, &theta[0], &grad[0],
-                                   &parts, &s, alpha, l1)
-            step[0] = t
-            step[1] = mu_product
-            start += nb
-            b += 1
-            if b % SIGNAL_EVERY == 0:
-                with gil:
-                    PyErr_CheckSignals()
+    if ahead_state is None:
+        with nogil:
+            status[0] = run_batches(&net, &d, rows, n, bs, &theta[0], &grad[0], &parts, &s,
+                                    alpha, l1, &hyper[0], &step[0], &acc)
+    else:
+        # The batches on this thread, the next epoch's order on a second one
+        # (both iterations on this thread where OpenMP gives only one).
+        g = generator_of(ahead_state)
+        target = &ahead_target[0]
+        with ahead_state._bit_generator.lock:
+            with nogil:
+                for k in prange(2, num_threads=2, schedule="static", chunksize=1):
+                    if k == 0:
+                        status[0] = run_batches(&net, &d, rows, n, bs, &theta[0], &grad[0],
+                                                &parts, &s, alpha, l1, &hyper[0], &step[0],
+                                                &acc)
+                    else:
+                        memcpy(target, rows, n * sizeof(Py_ssize_t))
+                        shuffle_indices(g, target, n)
+            # Raised inside the lock's block: its exit must see it raised.
+            if status[0] < 0:
+                raise_pending()
+    if status[0] < 0:
+        raise_pending()
     return acc, s.sc[0]
+
+
+cdef int raise_pending() except -1:
+    # Propagate the exception the batch loop's signal check left set.
+    return -1
+
+
+cdef int run_batches(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t n, Py_ssize_t bs,
+                     floating* theta, floating* grad, Parts* parts, Step* s, double alpha,
+                     double l1, const double* hyper, double* step,
+                     double* acc) noexcept nogil:
+    """The epoch's batches in order; -1 when Ctrl-C (or another signal) raised.
+
+    The step count and nadam's momentum product go to ``step`` after every
+    batch, so an interrupted epoch leaves them right.
+    """
+    cdef Py_ssize_t start = 0, nb, b = 0
+    cdef Py_ssize_t t = <Py_ssize_t>step[0]
+    cdef double mu_product = step[1]
+    while start < n:
+        nb = min(bs, n - start)
+        if s.solver != OPT_SGD:
+            t += 1
+            step_scalars(s.solver, t, hyper[0], hyper[3], hyper[4], hyper[7], &mu_product,
+                         s.sc)
+        acc[0] += nb * batch_step(net, d, rows, start, nb, theta, grad, parts, s, alpha, l1)
+        step[0] = t
+        step[1] = mu_product
+        start += nb
+        b += 1
+        if b % SIGNAL_EVERY == 0:
+            with gil:
+                if check_signals() < 0:
+                    return -1
+    return 0
 
 
 def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,

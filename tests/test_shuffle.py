@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fastnn import _shuffle
+from fastnn import MLPClassifier, _shuffle
 from fastnn._permute import shuffle
 
 
@@ -38,15 +38,17 @@ def test_permute_rejects_other_buffers():
         shuffle(rs, np.arange(20, dtype=np.intp)[::2])
 
 
-@pytest.fixture
-def ahead(monkeypatch):
-    monkeypatch.setattr(_shuffle, "AHEAD", True)
+@pytest.mark.parametrize(
+    "pattern",
+    [[True] * 5 + [False], [True, False, True, True, False, False]],
+    ids=["runs", "mixed"],
+)
+@pytest.mark.parametrize("drawn", [True, False], ids=["drawn", "left"])
+def test_orders_offered_ahead_are_the_sequential_orders(monkeypatch, pattern, drawn):
+    # Each offer is drawn as the compiled epoch does (this order, shuffled
+    # once more) or left to the next call: either way scikit-learn's orders,
+    # and its generator state at the end.
     monkeypatch.setattr(_shuffle, "MIN_AHEAD", 1)
-    monkeypatch.setattr(_shuffle, "_cores", lambda: 2)
-
-
-@pytest.mark.parametrize("pattern", [[True] * 5 + [False], [True, False, True, True, False, False]])
-def test_orders_drawn_ahead_are_the_sequential_orders(ahead, pattern):
     n = 1000
     ours, theirs = np.random.RandomState(7), np.random.RandomState(7)
     orders = _shuffle.EpochOrders(n, ours)
@@ -56,26 +58,65 @@ def test_orders_drawn_ahead_are_the_sequential_orders(ahead, pattern):
         order = orders.next(next_runs=next_runs)
         theirs.shuffle(expected)
         np.testing.assert_array_equal(order, expected)
-    orders.close()
+        assert (orders.offer is not None) == next_runs
+        if orders.offer is not None and drawn:
+            assert orders.offer.target is not order
+            orders.offer.target[...] = order
+            shuffle(orders.offer.random_state, orders.offer.target)
+            orders.offer.drawn = True
     np.testing.assert_array_equal(ours.get_state()[1], theirs.get_state()[1])
     assert ours.get_state()[2] == theirs.get_state()[2]
 
 
-def test_small_or_single_core_runs_draw_in_line(monkeypatch):
-    monkeypatch.setattr(_shuffle, "AHEAD", False)
-    assert not _shuffle.EpochOrders(10 * _shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead
-    monkeypatch.setattr(_shuffle, "AHEAD", True)
+def test_small_data_is_never_offered_ahead():
     assert not _shuffle.EpochOrders(_shuffle.MIN_AHEAD - 1, np.random.RandomState(0)).ahead
-    monkeypatch.setattr(_shuffle, "_cores", lambda: 1)
-    assert not _shuffle.EpochOrders(10 * _shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead
-    monkeypatch.setattr(_shuffle, "_cores", lambda: 2)
-    assert _shuffle.EpochOrders(10 * _shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead
-    assert not _shuffle.EpochOrders(10 * _shuffle.MIN_AHEAD, np.random.RandomState(0),
+    assert _shuffle.EpochOrders(_shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead
+    assert not _shuffle.EpochOrders(_shuffle.MIN_AHEAD, np.random.RandomState(0),
                                     ahead=False).ahead
 
 
-def test_close_waits_for_an_unused_order(ahead):
-    orders = _shuffle.EpochOrders(2000, np.random.RandomState(0))
-    orders.next(next_runs=True)
-    orders.close()
-    assert orders._pending is None
+@pytest.fixture
+def offers(monkeypatch):
+    """Every order offered ahead during the fits of a test."""
+    made = []
+
+    class Recorded(_shuffle.AheadOrder):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(_shuffle, "AheadOrder", Recorded)
+    return made
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_cython_epoch_draws_the_next_order_on_a_second_thread(offers, dtype):
+    # 5000 rows in batches of 50 run on one thread: the second draws the
+    # next order inside the compiled epoch, and the model is the one every
+    # order drawn in line gives (the NumPy backend never draws ahead).
+    from fastnn import _mlp
+    from fastnn.backends._threads import spare_thread
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5000, 6)).astype(dtype)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(5,), batch_size=50, max_iter=4, tol=0, random_state=0)
+    fast = MLPClassifier(backend="cython", **params).fit(X, y)
+    assert len(offers) == 3  # not for the last epoch
+    # Built with OpenMP on two cores or more (as in CI): drawn on the second.
+    assert all(o.drawn for o in offers) == spare_thread(_mlp.max_threads())
+    ref = MLPClassifier(backend="numpy", **params).fit(X, y)
+    assert not any(o.drawn for o in offers[3:])
+    np.testing.assert_allclose(fast.loss_curve_, ref.loss_curve_, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    for a, b in zip(fast.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_no_second_thread_when_the_fit_is_bounded_to_one(offers):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(5000, 6)), rng.randint(2, size=5000)
+    MLPClassifier(hidden_layer_sizes=(5,), batch_size=50, max_iter=3, n_threads=1,
+                  backend="cython", random_state=0).fit(X, y)
+    assert len(offers) == 2 and not any(o.drawn for o in offers)

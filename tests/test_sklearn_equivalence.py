@@ -30,10 +30,8 @@ def backend(request, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def draw_orders_ahead(monkeypatch):
-    """Every epoch order that can be drawn on the worker thread is, even on small data."""
-    monkeypatch.setattr(_shuffle, "AHEAD", True)
+    """Every epoch order that can be drawn on a second thread is, even on small data."""
     monkeypatch.setattr(_shuffle, "MIN_AHEAD", 1)
-    monkeypatch.setattr(_shuffle, "_cores", lambda: 2)
 
 
 @pytest.fixture(scope="module")

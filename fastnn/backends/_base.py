@@ -94,7 +94,7 @@ class Backend:
         raise NotImplementedError
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None, bn_momentum=0.99):
+              dropout=None, bn_momentum=0.99, ahead=None):
         """One pass of mini-batch training over ``data``, updating ``theta`` in place.
 
         Parameters
@@ -123,6 +123,10 @@ class Backend:
             Momentum of the running statistics of the batch-normalized layers
             (``fastnn._batch_norm``), which the epoch updates in ``theta``
             after each batch. Unused when ``net`` has no batch normalization.
+        ahead : fastnn._shuffle.AheadOrder or None, default=None
+            The next epoch's order, which the backend may draw while this
+            epoch trains (and then sets ``ahead.drawn``); one that does not
+            ignores it.
 
         Returns
         -------

@@ -404,7 +404,7 @@ class CudaBackend(Backend):
         return float(ws.acc.copy_to_host()[0])
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None, bn_momentum=0.99):
+              dropout=None, bn_momentum=0.99, ahead=None):
         self._check_input(data.X)
         cuda, k = self._cuda, self._k
         n, nf = data.X.shape

@@ -6,7 +6,7 @@ from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
 from ._data import NO_INDEX, input_args, net_args, scratch, weights_arg
-from ._threads import chunk_rows, n_threads_for, single_threaded_blas
+from ._threads import chunk_rows, n_threads_for, single_threaded_blas, spare_thread
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
@@ -54,10 +54,12 @@ class CythonBackend(Backend):
             )
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None, bn_momentum=0.99):
+              dropout=None, bn_momentum=0.99, ahead=None):
         dtype = theta.dtype
         rows = min(batch_size, data.n_samples)
         n_threads = _train_threads(net, rows)
+        # One thread runs the batches: a second may draw the next order.
+        draw = ahead is not None and n_threads == 1 and spare_thread(_mlp.max_threads())
         dropping = dropout is not None
         key = (rows, theta.shape[0], dtype.str, n_threads, dropping)
         if cache.get("key") != key:
@@ -78,8 +80,11 @@ class CythonBackend(Backend):
                     state_2, step, cache["grad"], cache["work"], n_threads,
                     dropout.rates if dropping else None, dropout.key if dropping else 0,
                     net.bn_offsets if net.has_batch_norm else None, net.bn_epsilon,
-                    float(bn_momentum),
+                    float(bn_momentum), ahead.random_state if draw else None,
+                    ahead.target if draw else None,
                 )
+            if draw:
+                ahead.drawn = True
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.
             optimizer.set_counters(step)

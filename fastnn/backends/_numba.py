@@ -83,7 +83,7 @@ class NumbaBackend(Backend):
                                work, n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None, bn_momentum=0.99):
+              dropout=None, bn_momentum=0.99, ahead=None):
         K = _kernels()
         rows = min(batch_size, data.n_samples)
         n_threads = _train_threads(net, rows)

@@ -312,7 +312,7 @@ class NumpyBackend(Backend):
         return loss
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
-              dropout=None, bn_momentum=0.99):
+              dropout=None, bn_momentum=0.99, ahead=None):
         n = data.n_samples
         X = data.X.to_scipy() if isinstance(data.X, CSRInput) else data.X
         if order is None:

@@ -57,9 +57,22 @@ def n_threads_for(max_threads, rows, n_weights):
     -------
     n_threads : int
     """
-    limit = getattr(_local, "limit", None) or max_threads
-    cap = max(1, min(max_threads, limit, available_cores(), rows))
+    cap = max(1, min(_cores_allowed(max_threads), rows))
     return int(max(1, min(cap, rows * n_weights // MIN_WORK_PER_THREAD)))
+
+
+def spare_thread(max_threads):
+    """Whether a second thread may work beside a one-thread epoch.
+
+    It may when OpenMP, the cores and the bound of the fit running in this
+    Python thread (``thread_limit``) all allow two threads.
+    """
+    return _cores_allowed(max_threads) >= 2
+
+
+def _cores_allowed(max_threads):
+    limit = getattr(_local, "limit", None) or max_threads
+    return min(max_threads, limit, available_cores())
 
 
 def chunk_rows(n, n_threads, max_rows):
