@@ -7,6 +7,7 @@ large ``y`` a fit starts with.
 """
 
 import numpy as np
+from sklearn.preprocessing import LabelBinarizer
 
 # Integer labels whose range is at most this many times the sample count
 # go through a table of that range.
@@ -48,3 +49,21 @@ def label_codes(y, classes):
     if not np.array_equal(classes.take(codes, mode="clip"), y):
         return None
     return codes
+
+
+def fitted_binarizer(distinct):
+    """``LabelBinarizer().fit(y)``, given ``distinct_labels(y)`` of 1-D ``y``.
+
+    For bool and integer labels the fitted state follows from the distinct
+    labels alone (``type_of_target``: at most two of them is "binary", more
+    "multiclass"; ``unique_labels`` gives them back, same dtype), which
+    skips the binarizer's type inference, a fixed cost that dominates small
+    fits. Other labels go through ``LabelBinarizer.fit``.
+    """
+    binarizer = LabelBinarizer()
+    if distinct.ndim != 1 or distinct.dtype.kind not in "biu" or distinct.size == 0:
+        return binarizer.fit(distinct)
+    binarizer.y_type_ = "binary" if distinct.size <= 2 else "multiclass"
+    binarizer.sparse_input_ = False
+    binarizer.classes_ = distinct
+    return binarizer

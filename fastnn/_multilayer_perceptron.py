@@ -44,9 +44,11 @@ from sklearn.utils.validation import (
 from ._batch_norm import check_batch_norm, fold
 from ._dropout import Dropout, epoch_key
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
-from ._labels import distinct_labels, label_codes
+from ._labels import distinct_labels, fitted_binarizer, label_codes
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
+from ._param_check import check_params, init_param_names
+from ._plain_input import plain_training_data
 from ._persistence import check_format, stamp
 from ._registry import ACTIVATION_ALIASES, HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
 from ._shuffle import EpochOrders
@@ -93,6 +95,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
     ``set_callbacks``): ``fit`` is the root task and, for the stochastic
     solvers, each epoch a subtask, whose end hook may stop training.
     """
+
+    @classmethod
+    def _get_param_names(cls):
+        # BaseEstimator's, without introspecting __init__ at every get_params.
+        return list(init_param_names(cls))
+
+    def _validate_params(self):
+        check_params(self)
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -1209,7 +1219,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        plain = plain_training_data(self, X, y, reset)
+        X, y = plain if plain is not None else validate_data(
             self,
             X,
             y,
@@ -1224,8 +1235,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # A fresh fit (re)defines the classes; warm_start and partial_fit
         # must see only classes the model already knows.
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(_distinct_labels(y))
+            self._label_binarizer = fitted_binarizer(_distinct_labels(y))
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -1705,7 +1715,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return y_pred
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        # y_numeric only converts object targets, which take the full path.
+        plain = plain_training_data(self, X, y, reset)
+        X, y = plain if plain is not None else validate_data(
             self,
             X,
             y,

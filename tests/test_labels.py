@@ -44,3 +44,30 @@ def test_classes_outside_the_range_of_y():
     # partial_fit's batch may hold a few of the known classes only.
     classes = np.array([-3, 2, 4, 9])
     np.testing.assert_array_equal(label_codes(np.array([4, 2, 4]), classes), [2, 1, 2])
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 1, 2, 3, 1]),
+        np.array([7, 7, 7], dtype=np.uint8),
+        np.array([-5, 7, -5], dtype=np.int16),
+        np.array([True, False, True]),
+        np.array([False, False]),
+        np.array(["b", "a", "b"]),  # through LabelBinarizer.fit
+        np.array([0.0, 2.0, 0.0]),
+    ],
+)
+def test_fitted_binarizer_matches_label_binarizer(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastnn._labels import fitted_binarizer
+
+    ours, theirs = fitted_binarizer(distinct_labels(y)), LabelBinarizer().fit(y)
+    assert ours.y_type_ == theirs.y_type_
+    assert ours.sparse_input_ == theirs.sparse_input_
+    np.testing.assert_array_equal(ours.classes_, theirs.classes_, strict=True)
+    np.testing.assert_array_equal(ours.transform(y), theirs.transform(y), strict=True)
+    np.testing.assert_array_equal(
+        ours.inverse_transform(theirs.transform(y)), y, strict=True
+    )
