@@ -58,7 +58,7 @@ def check_params(estimator):
     Raises
     ------
     sklearn.utils._param_validation.InvalidParameterError
-        If a parameter breaks its constraints (a ValueError and TypeError).
+        If a parameter breaks its constraints (both a ValueError and a TypeError).
     """
     params = estimator.get_params(deep=False)
     key = _key(estimator, params)
