@@ -51,17 +51,23 @@ def label_codes(y, classes):
     return codes
 
 
-def fitted_binarizer(distinct):
-    """``LabelBinarizer().fit(y)``, given ``distinct_labels(y)`` of 1-D ``y``.
+def fitted_binarizer(y):
+    """``LabelBinarizer().fit(y)``, faster for 1-D bool, integer or string labels.
 
-    For bool and integer labels the fitted state follows from the distinct
-    labels alone (``type_of_target``: at most two of them is "binary", more
-    "multiclass"; ``unique_labels`` gives them back, same dtype), which
-    skips the binarizer's type inference, a fixed cost that dominates small
-    fits. Other labels go through ``LabelBinarizer.fit``.
+    The binarizer infers the target type and the classes from ``y``, each
+    scan taking a pass over it; for these labels both come out the same
+    from the distinct labels alone, found in one pass. For bool and integer
+    labels its fitted state then follows directly (``type_of_target``: at
+    most two labels is "binary", more "multiclass"; ``unique_labels`` gives
+    them back in the same dtype), skipping the type inference, a fixed cost
+    that dominates small fits. Anything else (float, object, 2-D) goes
+    through ``LabelBinarizer.fit`` unchanged.
     """
     binarizer = LabelBinarizer()
-    if distinct.ndim != 1 or distinct.dtype.kind not in "biu" or distinct.size == 0:
+    if y.ndim != 1 or y.dtype.kind not in "biuU" or y.size == 0:
+        return binarizer.fit(y)
+    distinct = distinct_labels(y)
+    if distinct.dtype.kind == "U":
         return binarizer.fit(distinct)
     binarizer.y_type_ = "binary" if distinct.size <= 2 else "multiclass"
     binarizer.sparse_input_ = False

@@ -44,7 +44,7 @@ from sklearn.utils.validation import (
 from ._batch_norm import check_batch_norm, fold
 from ._dropout import Dropout, epoch_key
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
-from ._labels import distinct_labels, fitted_binarizer, label_codes
+from ._labels import fitted_binarizer, label_codes
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
 from ._param_check import check_params, init_param_names
@@ -850,19 +850,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         return tags
 
 
-def _distinct_labels(y):
-    """What ``LabelBinarizer.fit`` may see instead of ``y``: the same fit, faster.
-
-    The binarizer infers the target type and the classes from ``y``, each
-    scan taking a pass over it; for 1-D integer, bool or string labels both
-    come out the same from the distinct labels alone, found in one pass.
-    Anything else (float, object, 2-D) is passed through unchanged.
-    """
-    if y.ndim == 1 and y.dtype.kind in "biuU":
-        return distinct_labels(y)
-    return y
-
-
 # The parameters fastnn adds to scikit-learn's, documented once for both
 # estimators: each docstring's ``%(fastnn_parameters)s`` line becomes this.
 _FASTNN_PARAMETERS_DOC = """\
@@ -1235,7 +1222,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # A fresh fit (re)defines the classes; warm_start and partial_fit
         # must see only classes the model already knows.
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = fitted_binarizer(_distinct_labels(y))
+            self._label_binarizer = fitted_binarizer(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
