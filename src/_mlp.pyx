@@ -13,8 +13,10 @@ multiplied in the first layer, by sparse x dense loops.
 With ``n_threads > 1`` a batch is split by rows between OpenMP threads
 (``part_loss_grad``: each thread's forward, backward and summed gradient in
 its own buffers), then the parameters are split in slices to add the parts
-up, average them and step (``part_finish_step``). BLAS calls inside must run
-single-threaded: the Python caller sees to it.
+up, average them and step (``part_finish_step``). An epoch may split a large
+first layer by input features instead (``split_product``,
+``split_weight_grad``): each thread then keeps to its own rows of W0. BLAS
+calls inside must run single-threaded: the Python caller sees to it.
 """
 
 from cython cimport floating
@@ -91,6 +93,31 @@ cdef struct Data:
     Py_ssize_t n_features
     const void* Y               # n x n_outputs targets
     const void* sw              # per-sample weights, NULL when unweighted
+
+
+cdef struct Parts:
+    # One mini-batch split by rows between threads (see ``part_loss_grad``).
+    Py_ssize_t n_threads
+    Py_ssize_t per_max          # most rows one thread takes: its buffers' stride
+    Py_ssize_t thread_work      # workspace elements of one thread
+    Py_ssize_t n_params
+    Py_ssize_t n_coef           # theta[:n_coef] are weights (L2-penalised)
+    void* work                  # n_threads blocks of outputs, deltas, gathered rows
+    void* grads                 # n_threads - 1 gradient buffers; thread 0 uses grad
+    double* stats               # per thread: STATS sums (loss, weights, W ** 2, |W|)
+    # The first layer split by input features instead (see ``split_product``):
+    # thread k multiplies the batch's columns feature_start(k):feature_start(k + 1)
+    # by those rows of W0, steps them, and gathers them into its block of
+    # ``xparts`` (max_batch x split_cols); its product goes to its block of
+    # ``zparts`` (max_batch x width(0)). The first layer's deltas of the
+    # whole batch, each thread's rows at their place, go to ``d0``
+    # (max_batch x width(0)). split False: NULL.
+    bint split
+    Py_ssize_t max_batch
+    Py_ssize_t split_cols
+    void* xparts
+    void* zparts
+    void* d0
 
 
 cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
@@ -182,7 +209,8 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                                    Py_ssize_t start, Py_ssize_t nb,
                                    const floating* theta, floating* acts,
                                    floating* pres, floating* xhats, floating* xbuf,
-                                   Py_ssize_t max_batch) noexcept nogil:
+                                   Py_ssize_t max_batch, Parts* split,
+                                   Py_ssize_t lo) noexcept nogil:
     """Fill every layer's output for the batch; return the dense input used.
 
     Layer l's output is the block ``acts + max_batch * sum(widths[:l])``
@@ -195,6 +223,10 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     layers (training only) keep their normalized ``x @ W`` at the same place
     in ``xhats`` and move their running statistics in ``theta``.
     Returns NULL for sparse input (the first layer reads the CSR arrays).
+
+    Unless ``split`` is NULL, the first layer's product is not computed
+    but added up from the threads' parts (``split_product``), from row
+    ``lo`` of the batch on; nothing is gathered and NULL is returned.
     """
     cdef Py_ssize_t l, r, p, j, i, n_in, n_out, n_units, nf = d.n_features
     cdef const floating* X = <const floating*>d.values
@@ -207,7 +239,7 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     cdef floating v
     cdef Py_ssize_t unit
 
-    if d.indices == NULL:
+    if d.indices == NULL and split == NULL:
         if rows == NULL:
             xin = X + start * nf
         else:
@@ -222,7 +254,9 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
         n_out = width(net, l)
         n_units = net.units[l + 1]
         w = theta + net.coef_off[l]
-        if l == 0 and d.indices != NULL:
+        if l == 0 and split != NULL:
+            add_split_parts(z, split, lo, nb, n_out)
+        elif l == 0 and d.indices != NULL:
             # Z = X_batch @ W0 with X_batch sparse: one axpy per stored value.
             memset(z, 0, nb * n_out * sizeof(floating))
             for r in range(nb):
@@ -291,14 +325,17 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                           Py_ssize_t start, Py_ssize_t nb, const floating* theta,
                           floating* grad, floating* acts, floating* deltas,
                           floating* pres, floating* xhats, floating* xbuf,
-                          Py_ssize_t max_batch, double* sw_sum) noexcept nogil:
+                          Py_ssize_t max_batch, double* sw_sum, Parts* split,
+                          Py_ssize_t lo) noexcept nogil:
     """Summed loss of the rows and their summed gradient, written to ``grad``.
 
     Nothing is averaged or penalised yet (see ``part_finish_step``), so the rows of
     one mini-batch can be split between threads and the parts added up (not
     with batch normalization, whose statistics need the whole batch).
     Returns the weighted sum of per-sample losses; ``sw_sum`` gets the sum of
-    the weights.
+    the weights. With ``split`` (not NULL), the first layer's weight gradient
+    is left to ``split_weight_grad`` and its product read from the parts
+    (see ``forward_batch``; the rows are rows ``lo:lo + nb`` of the batch).
     """
     cdef Py_ssize_t L = net.n_layers, l, r, i, j, p
     cdef Py_ssize_t n_out = net.units[L], n_in, n_cur
@@ -311,6 +348,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     cdef floating* P
     cdef const floating* V
     cdef floating* D
+    cdef floating* D_prev
     cdef floating* gW
     cdef floating* gb
     cdef floating* gr
@@ -324,7 +362,8 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     else:
         eps = 2.220446049250313e-16
 
-    xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xhats, xbuf, max_batch)
+    xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xhats, xbuf, max_batch,
+                        split, lo)
 
     # Output layer: loss and delta = (prediction - target) * weight.
     for l in range(L - 1):
@@ -356,7 +395,9 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
             bn_backward(D, xhats + (P - acts), net.bn_inv + (P - acts) // max_batch,
                         theta + net.bn_off[l], gb, grad + net.bn_off[l],
                         net.bn_mean + (P - acts) // max_batch, nb, n_cur)
-        if l == 0 and d.indices != NULL:
+        if l == 0 and split != NULL:
+            pass  # split_weight_grad, once every thread's D is done
+        elif l == 0 and d.indices != NULL:
             # gW = X_batch.T @ D with X_batch sparse: scatter rows of D.
             memset(gW, 0, n_in * n_cur * sizeof(floating))
             for r in range(nb):
@@ -373,10 +414,14 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                  a_in, <int>n_in, D, <int>n_cur, <floating>0.0, gW, <int>n_cur)
         if l > 0:
             # D_prev = (D @ W.T) * act'(A_prev)
+            if l == 1 and split != NULL:
+                # The first layer's deltas go to the batch's block (split_weight_grad).
+                D_prev = <floating*>split.d0 + lo * width(net, 0)
+            else:
+                D_prev = D - max_batch * width(net, l - 1)
             gemm(False, True, <int>nb, <int>n_in, <int>n_cur, <floating>1.0,
-                 D, <int>n_cur, W, <int>n_cur, <floating>0.0,
-                 D - max_batch * width(net, l - 1), <int>n_in)
-            D = D - max_batch * width(net, l - 1)
+                 D, <int>n_cur, W, <int>n_cur, <floating>0.0, D_prev, <int>n_in)
+            D = D_prev
             P = P - max_batch * width(net, l - 1)
             # Dropped units pass no delta; kept ones are scaled as in the forward pass.
             dropped = net.drop != NULL and net.drop[l - 1] > 0
@@ -397,18 +442,6 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
 
     sw_sum[0] = weights
     return total
-
-
-cdef struct Parts:
-    # One mini-batch split by rows between threads (see ``part_loss_grad``).
-    Py_ssize_t n_threads
-    Py_ssize_t per_max          # most rows one thread takes: its buffers' stride
-    Py_ssize_t thread_work      # workspace elements of one thread
-    Py_ssize_t n_params
-    Py_ssize_t n_coef           # theta[:n_coef] are weights (L2-penalised)
-    void* work                  # n_threads blocks of outputs, deltas, gathered rows
-    void* grads                 # n_threads - 1 gradient buffers; thread 0 uses grad
-    double* stats               # per thread: STATS sums (loss, weights, W ** 2, |W|)
 
 
 cdef struct Step:
@@ -432,6 +465,48 @@ cdef inline Py_ssize_t ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return (a + b - 1) // b
 
 
+cdef inline Py_ssize_t cut(Py_ssize_t k, Py_ssize_t n_threads, Py_ssize_t a, Py_ssize_t b,
+                           Py_ssize_t g) noexcept nogil:
+    # Start of thread k's share of [a, b): equal shares, cut at multiples of g.
+    if k <= 0:
+        return a
+    if k >= n_threads:
+        return b
+    return max(a, (a + k * (b - a) // n_threads) // g * g)
+
+
+cdef inline Py_ssize_t row_share(Py_ssize_t nb, Py_ssize_t n_threads, Py_ssize_t k,
+                                 Py_ssize_t* lo) noexcept nogil:
+    # Thread k's rows of an nb-row batch: lo[0] and the count (<= 0: none).
+    cdef Py_ssize_t per = ceil_div(nb, n_threads)
+    lo[0] = k * per
+    return min(per, nb - lo[0])
+
+
+cdef inline Py_ssize_t feature_start(Py_ssize_t k, Py_ssize_t n_threads,
+                                     Py_ssize_t n_features) noexcept nogil:
+    # Thread k's first input feature when the first layer is split: cuts at
+    # multiples of 8 (whole 32-byte blocks of a gathered row) when there are
+    # enough features.
+    return cut(k, n_threads, 0, n_features, 8 if n_features >= 8 * n_threads else 1)
+
+
+cdef inline bint can_split(Py_ssize_t n_features, Py_ssize_t n_threads,
+                           bint norm) noexcept nogil:
+    # Whether the first layer can be split by input features: a feature
+    # for every thread, and no batch norm (which keeps one thread).
+    return n_threads > 1 and not norm and n_features >= n_threads
+
+
+cdef inline Py_ssize_t split_cols(Py_ssize_t n_features, Py_ssize_t n_threads) noexcept nogil:
+    # The most features one thread takes when the first layer is split.
+    cdef Py_ssize_t k, c = 0
+    for k in range(n_threads):
+        c = max(c, feature_start(k + 1, n_threads, n_features)
+                - feature_start(k, n_threads, n_features))
+    return c
+
+
 cdef inline Py_ssize_t thread_work_size(Py_ssize_t act_size, Py_ssize_t n_features,
                                         Py_ssize_t per, bint gather, bint keep,
                                         bint norm) noexcept nogil:
@@ -441,31 +516,47 @@ cdef inline Py_ssize_t thread_work_size(Py_ssize_t act_size, Py_ssize_t n_featur
 
 
 cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_threads,
-                      Py_ssize_t n_params, floating* work, double* stats):
+                      Py_ssize_t n_params, floating* work, double* stats, bint split):
+    # ``split``: the first layer split by input features (``split_product``);
+    # the threads then gather no whole rows.
     cdef Parts p
     p.n_threads = n_threads
     p.per_max = ceil_div(max_batch, n_threads)
-    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max, gather, net.keep,
-                                     net.bn_off != NULL)
+    p.thread_work = thread_work_size(net.act_size, net.units[0], p.per_max,
+                                     gather and not split, net.keep, net.bn_off != NULL)
     p.n_params = n_params
     p.n_coef = net.coef_off[net.n_layers]
     p.work = work
     p.grads = work + n_threads * p.thread_work
     p.stats = stats
+    p.split = split
+    p.max_batch = max_batch
+    p.split_cols = split_cols(net.units[0], n_threads) if split else 0
+    p.xparts = p.zparts = p.d0 = NULL
+    if split:
+        p.xparts = <floating*>p.grads + (n_threads - 1) * n_params
+        p.zparts = <floating*>p.xparts + n_threads * max_batch * p.split_cols
+        p.d0 = <floating*>p.zparts + n_threads * max_batch * width(net, 0)
     return p
 
 
-cdef Py_ssize_t work_size(Py_ssize_t act_size, Py_ssize_t n_features, Py_ssize_t max_batch,
-                          bint gather, Py_ssize_t n_threads, Py_ssize_t n_params, bint keep,
-                          bint norm):
-    return (n_threads * thread_work_size(act_size, n_features, ceil_div(max_batch, n_threads),
-                                         gather, keep, norm)
-            + (n_threads - 1) * n_params)
+cdef Py_ssize_t work_size(Py_ssize_t act_size, Py_ssize_t n_features, Py_ssize_t width0,
+                          Py_ssize_t max_batch, bint gather, Py_ssize_t n_threads,
+                          Py_ssize_t n_params, bint keep, bint norm, bint split_first):
+    # split_first: room to split the first layer by input features, if it can be.
+    cdef bint split = split_first and can_split(n_features, n_threads, norm)
+    cdef Py_ssize_t s = (n_threads * thread_work_size(act_size, n_features,
+                                                      ceil_div(max_batch, n_threads),
+                                                      gather and not split, keep, norm)
+                         + (n_threads - 1) * n_params)
+    if split:
+        s += max_batch * (n_threads * (split_cols(n_features, n_threads) + width0) + width0)
+    return s
 
 
 def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t max_batch,
                    bint gather, Py_ssize_t n_threads=1, Py_ssize_t n_params=0,
-                   bint dropout=False, bint batch_norm=False):
+                   bint dropout=False, bint batch_norm=False, bint split_first=False):
     """Number of elements of the ``work`` buffer of ``epoch`` and ``loss_grad``.
 
     ``units`` are the layers' widths, input first (``NetworkSpec.widths``:
@@ -477,12 +568,13 @@ def workspace_size(const Py_ssize_t[::1] units, const int[::1] acts, Py_ssize_t 
     derivative needs them, or outputs before the mask, with ``dropout``; the
     normalized products, with ``batch_norm``; and room to gather dense input
     rows when ``gather``), and every thread but the first its own gradient.
+    With ``split_first`` there is room for ``epoch``'s ``split_first``.
     """
     cdef Py_ssize_t l, s = 0
     for l in range(1, units.shape[0]):
         s += units[l]
-    return work_size(s, units[0], max_batch, gather, n_threads, n_params,
-                     keeps_input(acts) or dropout, batch_norm)
+    return work_size(s, units[0], units[1], max_batch, gather, n_threads, n_params,
+                     keeps_input(acts) or dropout, batch_norm, split_first)
 
 
 cdef inline floating* part_grad(Parts* p, floating* grad, Py_ssize_t k) noexcept nogil:
@@ -493,8 +585,8 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
                          Py_ssize_t nb, Py_ssize_t k, const floating* theta,
                          floating* grad, Parts* p) noexcept nogil:
     """Thread ``k``'s share of a batch: its rows' summed loss and gradient."""
-    cdef Py_ssize_t per = ceil_div(nb, p.n_threads)
-    cdef Py_ssize_t lo = k * per, cnt = min(per, nb - lo)
+    cdef Py_ssize_t lo
+    cdef Py_ssize_t cnt = row_share(nb, p.n_threads, k, &lo)
     cdef floating* acts = <floating*>p.work + k * p.thread_work
     cdef floating* deltas = acts + p.per_max * net.act_size
     cdef floating* pres = deltas + p.per_max * net.act_size if net.keep else NULL
@@ -506,16 +598,104 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
     p.stats[STATS * k + 1] = 0
     if cnt > 0:
         p.stats[STATS * k] = raw_loss_grad(net, d, rows, start + lo, cnt, theta,
-                                       part_grad(p, grad, k), acts, deltas, pres, xhats,
-                                       xbuf, p.per_max, &p.stats[STATS * k + 1])
+                                           part_grad(p, grad, k), acts, deltas, pres, xhats,
+                                           xbuf, p.per_max, &p.stats[STATS * k + 1],
+                                           p if p.split else NULL, lo)
 
 
-cdef inline Py_ssize_t slice_start(Py_ssize_t k, Py_ssize_t n_threads,
-                                   Py_ssize_t n) noexcept nogil:
-    # Thread k's slice of the parameters, cut at multiples of 16 for SIMD.
-    if k >= n_threads:
-        return n
-    return (k * n // n_threads) // 16 * 16
+cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
+                                          const Py_ssize_t* rows, Py_ssize_t start,
+                                          Py_ssize_t nb, Py_ssize_t k, Parts* p, bint fill,
+                                          Py_ssize_t* ld) noexcept nogil:
+    """Thread k's input columns of the batch, rows in the batch's order.
+
+    Shuffled rows are gathered (when ``fill``) into the thread's block of
+    ``xparts``; ``ld`` gets the leading dimension.
+    """
+    cdef Py_ssize_t f = feature_start(k, p.n_threads, nf)
+    cdef Py_ssize_t c = feature_start(k + 1, p.n_threads, nf) - f, r
+    cdef floating* buf = <floating*>p.xparts + k * p.max_batch * p.split_cols
+    if rows == NULL:
+        ld[0] = nf
+        return X + start * nf + f
+    ld[0] = c
+    if fill:
+        for r in range(nb):
+            memcpy(buf + r * c, X + rows[start + r] * nf + f, c * sizeof(floating))
+    return buf
+
+
+cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
+                        Py_ssize_t nb, Py_ssize_t k, const floating* theta,
+                        Parts* p) noexcept nogil:
+    """Thread k's part of the first layer's product, into its block of ``zparts``.
+
+    With the first layer split, thread k takes the input features
+    ``f:g`` (``feature_start``) and computes ``X_batch[:, f:g] @ W0[f:g]``
+    for the whole batch: it reads only the rows of W0 it steps itself
+    (``part_finish_step``). Each thread then adds the parts up for its own
+    rows (``forward_batch``).
+    """
+    cdef Py_ssize_t nf = d.n_features, w0 = width(net, 0), ld
+    cdef Py_ssize_t f = feature_start(k, p.n_threads, nf)
+    cdef Py_ssize_t c = feature_start(k + 1, p.n_threads, nf) - f
+    cdef const floating* x = split_columns(<const floating*>d.values, nf, rows, start, nb, k,
+                                           p, True, &ld)
+    gemm(False, False, <int>nb, <int>w0, <int>c, <floating>1.0, x, <int>ld,
+         theta + net.coef_off[0] + f * w0, <int>w0, <floating>0.0,
+         <floating*>p.zparts + k * p.max_batch * w0, <int>w0)
+
+
+cdef inline void add_split_parts(floating* z, Parts* p, Py_ssize_t lo, Py_ssize_t nb,
+                                 Py_ssize_t n_out) noexcept nogil:
+    # z = the threads' parts of the first layer's product added up, rows lo:lo + nb.
+    cdef const floating* part = <const floating*>p.zparts + lo * n_out
+    cdef Py_ssize_t i, k, n = nb * n_out
+    memcpy(z, part, n * sizeof(floating))
+    for k in range(1, p.n_threads):
+        part = part + p.max_batch * n_out
+        for i in range(n):
+            z[i] = z[i] + part[i]
+
+
+cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
+                            Py_ssize_t nb, Py_ssize_t k, floating* grad,
+                            Parts* p) noexcept nogil:
+    """Thread k's rows ``f:g`` of the first layer's weight gradient, into ``grad``.
+
+    ``X_batch[:, f:g].T @ D`` with D the batch's deltas in ``d0``.
+    """
+    cdef Py_ssize_t nf = d.n_features, w0 = width(net, 0), ld
+    cdef Py_ssize_t f = feature_start(k, p.n_threads, nf)
+    cdef Py_ssize_t c = feature_start(k + 1, p.n_threads, nf) - f
+    cdef const floating* x = split_columns(<const floating*>d.values, nf, rows, start, nb, k,
+                                           p, False, &ld)
+    gemm(True, False, <int>c, <int>w0, <int>nb, <floating>1.0, x, <int>ld,
+         <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
+
+
+cdef inline Py_ssize_t param_range(Parts* p, Net* net, Py_ssize_t nb, Py_ssize_t k,
+                                   Py_ssize_t j, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """Thread k's j-th range of parameters ``lo:hi`` (j = 0, 1); returns its parts.
+
+    Split by rows, thread k steps a slice of all the parameters, whose
+    gradient adds the parts of the threads that had rows of the nb-row
+    batch (range 0 is empty). With the first layer
+    split, its rows of W0 (range 0) have their whole gradient in ``grad``
+    already, and range 1 is its slice of the rest.
+    """
+    cdef Py_ssize_t nf = net.units[0], w0 = width(net, 0), start = 0
+    if p.split:
+        start = net.coef_off[1]
+    if j == 0:
+        lo[0] = hi[0] = 0
+        if p.split:
+            lo[0] = net.coef_off[0] + feature_start(k, p.n_threads, nf) * w0
+            hi[0] = net.coef_off[0] + feature_start(k + 1, p.n_threads, nf) * w0
+        return 1
+    lo[0] = cut(k, p.n_threads, start, p.n_params, 16)
+    hi[0] = cut(k + 1, p.n_threads, start, p.n_params, 16)
+    return ceil_div(nb, ceil_div(nb, p.n_threads))
 
 
 cdef inline void complete_block(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c_end,
@@ -566,49 +746,49 @@ cdef inline bint clipping(Step* s) noexcept nogil:
     return s.clipnorm > 0 and s.solver >= 0
 
 
-cdef void part_finish_step(Py_ssize_t k, Py_ssize_t nb, floating* theta, floating* grad,
-                           Parts* p, Step* s, double alpha, double l1,
+cdef void part_finish_step(Net* net, Py_ssize_t k, Py_ssize_t nb, floating* theta,
+                           floating* grad, Parts* p, Step* s, double alpha, double l1,
                            double sw_sum) noexcept nogil:
-    """Thread ``k``'s slice of the parameters: complete the gradient, then step.
+    """Thread ``k``'s ranges of the parameters: complete the gradient, then step.
 
     The gradient is the sum of the threads' parts, plus ``alpha * W`` (and
     ``l1 * sign(W)``) on weights, divided by the batch's weight sum
     (scikit-learn's order of operations). ``sum(W ** 2)`` and ``sum(|W|)``
-    over the slice's weights, before the step, go to the stats. When
-    clipping, the step waits for every slice's gradient (``part_clip_step``);
-    the slice's sums of squared gradients per variable go to ``s.var_sq``.
+    over the ranges' weights, before the step, go to the stats. When
+    clipping, the step waits for every range's gradient (``part_clip_step``);
+    the ranges' sums of squared gradients per variable go to ``s.var_sq``.
     """
-    cdef Py_ssize_t n_parts = ceil_div(nb, ceil_div(nb, p.n_threads))
-    cdef Py_ssize_t lo = slice_start(k, p.n_threads, p.n_params)
-    cdef Py_ssize_t hi = slice_start(k + 1, p.n_threads, p.n_params)
-    cdef Py_ssize_t a, b, i, c_end, v
+    cdef Py_ssize_t lo, hi, n_parts, j, a, b, i, c_end, v
     cdef double l2 = 0.0, l1_sum = 0.0, sq
     cdef bint clip = clipping(s)
-    if alpha != 0 and lo < p.n_coef:
-        l2 = sumsq(theta + lo, <int>(min(hi, p.n_coef) - lo))
-    if l1 != 0:
-        for i in range(lo, min(hi, p.n_coef)):
-            l1_sum += fabs(theta[i])
-    p.stats[STATS * k + 2] = l2
-    p.stats[STATS * k + 3] = l1_sum
-    # Blocks small enough to stay in L1 between completing and stepping.
-    a = lo
-    while a < hi:
-        b = min(a + 2048, hi)
-        c_end = max(a, min(b, p.n_coef))
-        complete_block(a, b, c_end, n_parts, theta, grad, p, <floating>alpha, <floating>l1,
-                       <floating>sw_sum)
-        if not clip:
-            step_block(a, b, c_end, theta, grad, s)
-        a = b
     if clip:
         for v in range(s.n_vars):
-            a = max(lo, s.bounds[v])
-            b = min(hi, s.bounds[v + 1])
-            sq = 0.0
-            for i in range(a, b):
-                sq += grad[i] * grad[i]
-            s.var_sq[k * s.n_vars + v] = sq
+            s.var_sq[k * s.n_vars + v] = 0.0
+    for j in range(2):
+        n_parts = param_range(p, net, nb, k, j, &lo, &hi)
+        if alpha != 0 and lo < min(hi, p.n_coef):
+            l2 += sumsq(theta + lo, <int>(min(hi, p.n_coef) - lo))
+        if l1 != 0:
+            for i in range(lo, min(hi, p.n_coef)):
+                l1_sum += fabs(theta[i])
+        # Blocks small enough to stay in L1 between completing and stepping.
+        a = lo
+        while a < hi:
+            b = min(a + 2048, hi)
+            c_end = max(a, min(b, p.n_coef))
+            complete_block(a, b, c_end, n_parts, theta, grad, p, <floating>alpha,
+                           <floating>l1, <floating>sw_sum)
+            if not clip:
+                step_block(a, b, c_end, theta, grad, s)
+            a = b
+        if clip:
+            for v in range(s.n_vars):
+                sq = 0.0
+                for i in range(max(lo, s.bounds[v]), min(hi, s.bounds[v + 1])):
+                    sq += grad[i] * grad[i]
+                s.var_sq[k * s.n_vars + v] += sq
+    p.stats[STATS * k + 2] = l2
+    p.stats[STATS * k + 3] = l1_sum
 
 
 cdef void clip_scales(Step* s, Py_ssize_t n_threads) noexcept nogil:
@@ -623,23 +803,23 @@ cdef void clip_scales(Step* s, Py_ssize_t n_threads) noexcept nogil:
         s.var_scale[v] = s.clipnorm / norm if norm > s.clipnorm else 1.0
 
 
-cdef void part_clip_step(Py_ssize_t k, floating* theta, floating* grad, Parts* p,
+cdef void part_clip_step(Net* net, Py_ssize_t k, floating* theta, floating* grad, Parts* p,
                          Step* s) noexcept nogil:
-    """Thread ``k``'s slice: scale each variable's gradient by its factor, then step."""
-    cdef Py_ssize_t lo = slice_start(k, p.n_threads, p.n_params)
-    cdef Py_ssize_t hi = slice_start(k + 1, p.n_threads, p.n_params)
-    cdef Py_ssize_t a, b, i, v
+    """Thread ``k``'s ranges: scale each variable's gradient by its factor, then step."""
+    cdef Py_ssize_t lo, hi, j, a, b, i, v
     cdef floating f
-    for v in range(s.n_vars):
-        if s.var_scale[v] != 1.0:
-            f = <floating>s.var_scale[v]
-            for i in range(max(lo, s.bounds[v]), min(hi, s.bounds[v + 1])):
-                grad[i] = grad[i] * f
-    a = lo
-    while a < hi:
-        b = min(a + 2048, hi)
-        step_block(a, b, max(a, min(b, p.n_coef)), theta, grad, s)
-        a = b
+    for j in range(2):
+        param_range(p, net, 1, k, j, &lo, &hi)
+        for v in range(s.n_vars):
+            if s.var_scale[v] != 1.0:
+                f = <floating>s.var_scale[v]
+                for i in range(max(lo, s.bounds[v]), min(hi, s.bounds[v + 1])):
+                    grad[i] = grad[i] * f
+        a = lo
+        while a < hi:
+            b = min(a + 2048, hi)
+            step_block(a, b, max(a, min(b, p.n_coef)), theta, grad, s)
+            a = b
 
 
 cdef double batch_step(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
@@ -648,10 +828,15 @@ cdef double batch_step(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t sta
     """Gradient of one batch, split by rows between threads, then the update.
 
     Returns the batch loss (L2 term included), as scikit-learn computes it.
-    With one thread no parallel region is entered.
+    With one thread no parallel region is entered. With the first layer
+    split (``p.split``), its product comes first and its weight gradient
+    last, each split by input features.
     """
     cdef Py_ssize_t k, T = p.n_threads
     cdef double total = 0.0, sw_sum = 0.0, l2 = 0.0, l1_sum = 0.0, value
+    if p.split:
+        for k in prange(T, num_threads=T, schedule="static", chunksize=1):
+            split_product(net, d, rows, start, nb, k, theta, p)
     if T == 1:
         part_loss_grad(net, d, rows, start, nb, 0, theta, grad, p)
     else:
@@ -661,17 +846,19 @@ cdef double batch_step(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t sta
         total = total + p.stats[STATS * k]
         sw_sum = sw_sum + p.stats[STATS * k + 1]
     if T == 1:
-        part_finish_step(0, nb, theta, grad, p, s, alpha, l1, sw_sum)
+        part_finish_step(net, 0, nb, theta, grad, p, s, alpha, l1, sw_sum)
     else:
         for k in prange(T, num_threads=T, schedule="static", chunksize=1):
-            part_finish_step(k, nb, theta, grad, p, s, alpha, l1, sw_sum)
+            if p.split:
+                split_weight_grad(net, d, rows, start, nb, k, grad, p)
+            part_finish_step(net, k, nb, theta, grad, p, s, alpha, l1, sw_sum)
     if clipping(s):
         clip_scales(s, T)
         if T == 1:
-            part_clip_step(0, theta, grad, p, s)
+            part_clip_step(net, 0, theta, grad, p, s)
         else:
             for k in prange(T, num_threads=T, schedule="static", chunksize=1):
-                part_clip_step(k, theta, grad, p, s)
+                part_clip_step(net, k, theta, grad, p, s)
     for k in range(T):
         l2 = l2 + p.stats[STATS * k + 2]
         l1_sum = l1_sum + p.stats[STATS * k + 3]
@@ -711,7 +898,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           floating[::1] grad, floating[::1] work, int n_threads=1,
           const double[::1] drop=None, uint64_t drop_key=0,
           const Py_ssize_t[::1] bn_off=None, double bn_eps=1e-3, double bn_momentum=0.99,
-          ahead_state=None, Py_ssize_t[::1] ahead_target=None):
+          ahead_state=None, Py_ssize_t[::1] ahead_target=None, bint split_first=False):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
@@ -771,6 +958,11 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         non-empty ``order``. The order is drawn even when Ctrl-C stops the
         epoch.
     ahead_target : ndarray of intp of shape (n_samples,) or None
+    split_first : bool
+        Split the first layer between the threads by input features rather
+        than by rows (``split_product``), where it can be: dense input, more
+        than one thread, at least one feature per thread, no batch norm. The
+        work buffer is then ``workspace_size(..., split_first=True)``.
 
     Returns
     -------
@@ -847,8 +1039,9 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     elif slope_off[0] != bias_off[net.n_layers]:
         raise ValueError("theta has more entries than the weights, biases and slopes: "
                          "pass bn_off")
-    if work.shape[0] < work_size(net.act_size, n_features, bs, gather, n_threads, n_params,
-                                 net.keep, net.bn_off != NULL):
+    if work.shape[0] < work_size(net.act_size, n_features, width(&net, 0), bs, gather,
+                                 n_threads, n_params, net.keep, net.bn_off != NULL,
+                                 split_first):
         raise ValueError("workspace too small")
     # Clipping's variables: weight matrices, bias vectors, batch-norm blocks
     # (whose norm is gamma's: the running statistics' gradient is 0), then
@@ -858,7 +1051,9 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
          slope_off[1:]])).astype(np.intp)
     var_sq = np.zeros(max(n_threads, 1) * (bounds.shape[0] - 1))
     var_scale = np.ones(bounds.shape[0] - 1)
-    parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0])
+    parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0],
+                       split_first and d.indices == NULL and coef_off[0] == 0
+                       and can_split(n_features, n_threads, net.bn_off != NULL))
     s.solver = solver
     s.sc[0] = hyper[0]
     s.sc[1] = s.sc[2] = 0.0
@@ -966,10 +1161,10 @@ def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("grad must match theta")
     if slope_off[0] != bias_off[net.n_layers]:
         raise ValueError("batch normalization is for epoch only")
-    if work.shape[0] < work_size(net.act_size, n_features, n, False, n_threads, n_params,
-                                 net.keep, False):
+    if work.shape[0] < work_size(net.act_size, n_features, width(&net, 0), n, False,
+                                 n_threads, n_params, net.keep, False, False):
         raise ValueError("workspace too small")
-    parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0])
+    parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0], False)
     s.solver = -1
     s.clipnorm = 0.0
     with nogil:
@@ -984,7 +1179,7 @@ cdef void forward_chunk(Net* net, Data* d, Py_ssize_t c, Py_ssize_t chunk, Py_ss
     """Network output of rows ``[c * chunk, (c + 1) * chunk)`` into ``out``."""
     cdef Py_ssize_t start = c * chunk, nb = min(chunk, n - start)
     cdef Py_ssize_t n_out = net.units[net.n_layers]
-    forward_batch(net, d, NULL, start, nb, theta, work, NULL, NULL, NULL, chunk)
+    forward_batch(net, d, NULL, start, nb, theta, work, NULL, NULL, NULL, chunk, NULL, 0)
     memcpy(out + start * n_out, work + chunk * (net.act_size - n_out),
            nb * n_out * sizeof(floating))
 

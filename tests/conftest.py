@@ -18,3 +18,18 @@ if _worker and "NUMBA_CACHE_DIR" not in os.environ:
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".numba_cache", _worker
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    # The Numba backend has no split first layer: its epoch_threads
+    # "3threads-split" runs would repeat its "3threads" runs.
+    repeats = [
+        item for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("backend") == "numba"
+        and item.callspec.params.get("epoch_threads") == (3, True)
+    ]
+    if repeats:
+        config.hook.pytest_deselected(items=repeats)
+        dropped = set(map(id, repeats))
+        items[:] = [item for item in items if id(item) not in dropped]

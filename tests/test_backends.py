@@ -10,7 +10,7 @@ from fastnn._network import NetworkSpec
 from fastnn._optimizers import (
     AdagradState, AdamState, AdamWState, NadamState, RMSpropState, SGDState,
 )
-from fastnn.backends import _cython, _numba
+from fastnn.backends import _cython, _numba, _threads
 from fastnn.backends._data import as_compute_input, make_train_data
 from fastnn.backends._numpy import clip_by_norm
 
@@ -39,12 +39,29 @@ NETS = [
 ]
 
 
+def _force_threads(monkeypatch, count, split):
+    # The compiled kernels' thread count, and whether the Cython epoch splits
+    # the first layer by input features (else one batch is split by rows).
+    for module in (_cython, _numba):
+        monkeypatch.setattr(module, "_n_threads", lambda net, rows: count)
+    monkeypatch.setattr(_threads, "SPLIT_MIN_WEIGHTS", 0 if split else np.inf)
+    return count
+
+
 @pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
 def n_threads(request, monkeypatch):
     """Force the compiled kernels' thread count (one batch split by rows)."""
-    for module in (_cython, _numba):
-        monkeypatch.setattr(module, "_n_threads", lambda net, rows: request.param)
-    return request.param
+    return _force_threads(monkeypatch, request.param, False)
+
+
+@pytest.fixture(params=[(1, False), (3, False), (3, True)],
+                ids=["1thread", "3threads", "3threads-split"])
+def epoch_threads(request, monkeypatch):
+    """``n_threads`` for epochs, also with the first layer split by features.
+
+    The Numba backend has no split: conftest.py deselects its split runs.
+    """
+    return _force_threads(monkeypatch, *request.param)
 
 
 def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False,
@@ -155,13 +172,34 @@ OPTIMIZER_KINDS = ["adam", "sgd", "nesterov", "rmsprop", "adagrad", "adamw", "na
 @pytest.mark.parametrize("kind", OPTIMIZER_KINDS)
 @pytest.mark.parametrize("batch_size", [1, 4, 7, 23, 50])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, n_threads):
+def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, epoch_threads):
     # 23 samples: most batch sizes leave a partial last batch.
     net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True,
                                      sparse=sparse)
     order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
     assert_trains_like_reference(get_backend(backend), net, theta0, data, order, batch_size,
                                  kind, 3, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["relu", "maxout", "prelu"])
+@pytest.mark.parametrize("shuffled", [False, True])
+@pytest.mark.parametrize("batch_size", [2, 9, 40])
+def test_epoch_with_split_first_layer(monkeypatch, dtype, hidden, shuffled, batch_size):
+    # 37 features: the 3 threads' slices are cut at multiples of 8 (0:8,
+    # 8:24, 24:37); a 2-row batch leaves a thread without rows. The split
+    # sums in another order than the split by rows: the same training to
+    # rounding, not bit for bit (so the split did run).
+    net, theta0, data = make_problem([37, 11, 4], hidden, "log_loss", dtype, n=40,
+                                     weighted=True)
+    order = np.random.RandomState(1).permutation(40).astype(np.intp) if shuffled else None
+    fast = get_backend("cython")
+    trained = {}
+    for split in (False, True):
+        _force_threads(monkeypatch, 3, split)
+        trained[split] = assert_trains_like_reference(fast, net, theta0, data, order,
+                                                      batch_size, "adam", 2, dtype, l1=1e-3)
+    assert not np.array_equal(trained[False], trained[True])
 
 
 def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kind, n_epochs,
@@ -201,7 +239,7 @@ def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kin
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["adam", "sgd", "adamw"])
 @pytest.mark.parametrize("batch_size", [1, 7, 23])
-def test_epoch_with_clipnorm_matches_reference(backend, dtype, kind, batch_size, n_threads):
+def test_epoch_with_clipnorm_matches_reference(backend, dtype, kind, batch_size, epoch_threads):
     net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True)
     order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
     fast = get_backend(backend)

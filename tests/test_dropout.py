@@ -13,8 +13,8 @@ from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn._dropout import Dropout, epoch_key, keep_mask, scale
 from fastnn.backends import _scalar
 from fastnn.backends._numpy import loss_and_gradient
-from test_backends import (  # noqa: F401  (n_threads: a fixture)
-    COMPILED, TOL, _optimizer, assert_trains_like_reference, make_problem, n_threads,
+from test_backends import (  # noqa: F401  (epoch_threads: a fixture)
+    COMPILED, TOL, _optimizer, assert_trains_like_reference, epoch_threads, make_problem,
 )
 
 RATE = 0.3
@@ -121,7 +121,7 @@ DROPOUT_NETS = [
 @pytest.mark.parametrize("units,hidden,loss", DROPOUT_NETS)
 @pytest.mark.parametrize("batch_size", [1, 7, 23])
 def test_epoch_with_dropout_matches_reference(backend, dtype, units, hidden, loss, batch_size,
-                                              n_threads):
+                                              epoch_threads):
     net, theta0, data = make_problem(units, hidden, loss, dtype, weighted=True)
     order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
     rates = np.array([0.5, 0.2, 0.0])

@@ -8,8 +8,9 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
-from test_backends import (  # noqa: F401 (n_threads: a fixture)
-    COMPILED, TOL, assert_trains_like_reference, make_problem, n_threads, numeric_gradient,
+from test_backends import (  # noqa: F401 (epoch_threads, n_threads: fixtures)
+    COMPILED, TOL, assert_trains_like_reference, epoch_threads, make_problem, n_threads,
+    numeric_gradient,
 )
 
 
@@ -32,7 +33,7 @@ def test_loss_and_gradient_match_reference(backend, dtype, sparse, n_threads):
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
-def test_epoch_matches_reference(backend, dtype, kind, n_threads):
+def test_epoch_matches_reference(backend, dtype, kind, epoch_threads):
     net, theta0, data = make_problem([6, 5, 4, 3], "tanh", "log_loss", dtype, weighted=True)
     order = np.random.RandomState(1).permutation(data.n_samples).astype(np.intp)
     assert_trains_like_reference(get_backend(backend), net, theta0, data, order, 7, kind, 3,

@@ -12,9 +12,9 @@ from fastnn._init import keras_init, sklearn_uniform_init
 from fastnn._network import NetworkSpec
 from fastnn.backends._data import input_args, net_args, weights_arg
 from fastnn.backends._numpy import _activate, _maxout_backward, loss_and_gradient
-from test_backends import (  # noqa: F401  (n_threads: a fixture)
-    COMPILED, TOL, _optimizer, assert_trains_like_reference, get_backend, make_problem,
-    n_threads,
+from test_backends import (  # noqa: F401  (epoch_threads, n_threads: fixtures)
+    COMPILED, TOL, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
+    make_problem, n_threads,
 )
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 from test_batch_norm import assert_carries_on
@@ -112,7 +112,7 @@ def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, pie
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["sgd", "adam", "nadam", "rmsprop"])
-def test_epoch_with_dropout_and_clipping(backend, dtype, kind, n_threads):
+def test_epoch_with_dropout_and_clipping(backend, dtype, kind, epoch_threads):
     # Dropout masks the units' outputs forward and their deltas backward,
     # the max sends each delta to its piece; rows split between threads add
     # their gradients up.

@@ -11,8 +11,9 @@ from fastnn import _mlp
 from fastnn._dropout import Dropout, epoch_key
 from fastnn.backends._data import input_args, net_args, weights_arg
 from fastnn.backends._numpy import loss_and_gradient
-from test_backends import (  # noqa: F401  (n_threads: a fixture)
-    COMPILED, _optimizer, assert_trains_like_reference, get_backend, make_problem, n_threads,
+from test_backends import (  # noqa: F401  (epoch_threads: a fixture)
+    COMPILED, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
+    make_problem,
 )
 from test_batch_norm import assert_carries_on
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
@@ -93,7 +94,7 @@ def test_slopes_follow_the_network_layout():
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["sgd", "nadam", "adamw", "rmsprop"])
-def test_epoch_with_penalties_and_clipping(backend, dtype, kind, n_threads):
+def test_epoch_with_penalties_and_clipping(backend, dtype, kind, epoch_threads):
     # Every optimizer steps the slopes; L1, L2 and AdamW's decay leave them
     # alone; clipnorm clips each layer's slope vector on its own. Rows split
     # between threads add their slope gradients up.

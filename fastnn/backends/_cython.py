@@ -6,7 +6,9 @@ from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from ._base import Backend
 from ._data import NO_INDEX, input_args, net_args, scratch, weights_arg
-from ._threads import chunk_rows, n_threads_for, single_threaded_blas, spare_thread
+from ._threads import (
+    chunk_rows, n_threads_for, single_threaded_blas, spare_thread, split_first_layer,
+)
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
@@ -61,10 +63,11 @@ class CythonBackend(Backend):
         # One thread runs the batches: a second may draw the next order.
         draw = ahead is not None and n_threads == 1 and spare_thread(_mlp.max_threads())
         dropping = dropout is not None
-        key = (rows, theta.shape[0], dtype.str, n_threads, dropping)
+        split = split_first_layer(net, n_threads)
+        key = (rows, theta.shape[0], dtype.str, n_threads, dropping, split)
         if cache.get("key") != key:
             size = _mlp.workspace_size(net.widths, net.activation_codes, rows, True, n_threads,
-                                       theta.shape[0], dropping, net.has_batch_norm)
+                                       theta.shape[0], dropping, net.has_batch_norm, split)
             cache["key"] = key
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)
@@ -81,7 +84,7 @@ class CythonBackend(Backend):
                     dropout.rates if dropping else None, dropout.key if dropping else 0,
                     net.bn_offsets if net.has_batch_norm else None, net.bn_epsilon,
                     float(bn_momentum), ahead.random_state if draw else None,
-                    ahead.target if draw else None,
+                    ahead.target if draw else None, split,
                 )
             if draw:
                 ahead.drawn = True

@@ -21,6 +21,10 @@ from threadpoolctl import ThreadpoolController
 # at 1.2M), so a second thread starts at 250k.
 MIN_WORK_PER_THREAD = 125_000
 
+# Weights of the first layer from which a multi-threaded epoch splits it by
+# input features rather than by rows (``split_first_layer``).
+SPLIT_MIN_WEIGHTS = 65_536
+
 _blas = None
 # Fits running at once in several Python threads share the one BLAS setting:
 # the first to start saves it, each holds BLAS to at most the lowest limit
@@ -59,6 +63,18 @@ def n_threads_for(max_threads, rows, n_weights):
     """
     cap = max(1, min(_cores_allowed(max_threads), rows))
     return int(max(1, min(cap, rows * n_weights // MIN_WORK_PER_THREAD)))
+
+
+def split_first_layer(net, n_threads):
+    """Whether an epoch on ``n_threads`` threads splits the first layer by features.
+
+    Split by rows, every thread multiplies by the whole first weight matrix,
+    which the other threads' steps have just written, and adds up a gradient
+    part of its size: past ``SPLIT_MIN_WEIGHTS`` weights that traffic
+    between the cores' caches costs more than splitting the layer's products
+    by input features, with one more synchronization per batch.
+    """
+    return n_threads > 1 and net.units[0] * net.widths[1] >= SPLIT_MIN_WEIGHTS
 
 
 def spare_thread(max_threads):
