@@ -809,7 +809,7 @@ cdef void part_clip_step(Net* net, Py_ssize_t k, floating* theta, floating* grad
     cdef Py_ssize_t lo, hi, j, a, b, i, v
     cdef floating f
     for j in range(2):
-        param_range(p, net, 1, k, j, &lo, &hi)
+        param_range(p, net, 1, k, j, &lo, &hi)  # (its parts count does not matter here)
         for v in range(s.n_vars):
             if s.var_scale[v] != 1.0:
                 f = <floating>s.var_scale[v]

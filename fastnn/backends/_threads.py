@@ -1,8 +1,9 @@
 """How many threads the compiled kernels use, and BLAS kept off their cores.
 
 The Cython backend splits each mini-batch by rows between OpenMP threads,
-each calling BLAS on its share. BLAS must then run single-threaded, or its
-own thread pool would fight ours for the same cores.
+each calling BLAS on its share (a large first layer by input features
+instead, see ``split_first_layer``). BLAS must then run single-threaded, or
+its own thread pool would fight ours for the same cores.
 
 A fit or a prediction may also be bounded as a whole (the estimators'
 ``n_threads``, see ``thread_limit``): the bound caps our threads and BLAS's
