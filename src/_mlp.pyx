@@ -606,22 +606,25 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
 cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
                                           const Py_ssize_t* rows, Py_ssize_t start,
                                           Py_ssize_t nb, Py_ssize_t k, Parts* p, bint fill,
-                                          Py_ssize_t* ld) noexcept nogil:
-    """Thread k's input columns of the batch, rows in the batch's order.
+                                          Py_ssize_t* ld, Py_ssize_t* f,
+                                          Py_ssize_t* c) noexcept nogil:
+    """Thread k's input columns ``f:f + c`` of the batch, rows in the batch's order.
 
     Shuffled rows are gathered (when ``fill``) into the thread's block of
-    ``xparts``; ``ld`` gets the leading dimension.
+    ``xparts``; ``ld``, ``f`` and ``c`` get the leading dimension, the first
+    column and the number of columns.
     """
-    cdef Py_ssize_t f = feature_start(k, p.n_threads, nf)
-    cdef Py_ssize_t c = feature_start(k + 1, p.n_threads, nf) - f, r
+    cdef Py_ssize_t r
     cdef floating* buf = <floating*>p.xparts + k * p.max_batch * p.split_cols
+    f[0] = feature_start(k, p.n_threads, nf)
+    c[0] = feature_start(k + 1, p.n_threads, nf) - f[0]
     if rows == NULL:
         ld[0] = nf
-        return X + start * nf + f
-    ld[0] = c
+        return X + start * nf + f[0]
+    ld[0] = c[0]
     if fill:
         for r in range(nb):
-            memcpy(buf + r * c, X + rows[start + r] * nf + f, c * sizeof(floating))
+            memcpy(buf + r * c[0], X + rows[start + r] * nf + f[0], c[0] * sizeof(floating))
     return buf
 
 
@@ -636,11 +639,9 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
     (``part_finish_step``). Each thread then adds the parts up for its own
     rows (``forward_batch``).
     """
-    cdef Py_ssize_t nf = d.n_features, w0 = width(net, 0), ld
-    cdef Py_ssize_t f = feature_start(k, p.n_threads, nf)
-    cdef Py_ssize_t c = feature_start(k + 1, p.n_threads, nf) - f
-    cdef const floating* x = split_columns(<const floating*>d.values, nf, rows, start, nb, k,
-                                           p, True, &ld)
+    cdef Py_ssize_t w0 = width(net, 0), ld, f, c
+    cdef const floating* x = split_columns(<const floating*>d.values, d.n_features, rows,
+                                           start, nb, k, p, True, &ld, &f, &c)
     gemm(False, False, <int>nb, <int>w0, <int>c, <floating>1.0, x, <int>ld,
          theta + net.coef_off[0] + f * w0, <int>w0, <floating>0.0,
          <floating*>p.zparts + k * p.max_batch * w0, <int>w0)
@@ -665,11 +666,9 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
 
     ``X_batch[:, f:g].T @ D`` with D the batch's deltas in ``d0``.
     """
-    cdef Py_ssize_t nf = d.n_features, w0 = width(net, 0), ld
-    cdef Py_ssize_t f = feature_start(k, p.n_threads, nf)
-    cdef Py_ssize_t c = feature_start(k + 1, p.n_threads, nf) - f
-    cdef const floating* x = split_columns(<const floating*>d.values, nf, rows, start, nb, k,
-                                           p, False, &ld)
+    cdef Py_ssize_t w0 = width(net, 0), ld, f, c
+    cdef const floating* x = split_columns(<const floating*>d.values, d.n_features, rows,
+                                           start, nb, k, p, False, &ld, &f, &c)
     gemm(True, False, <int>c, <int>w0, <int>nb, <floating>1.0, x, <int>ld,
          <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
 
