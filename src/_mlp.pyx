@@ -475,14 +475,6 @@ cdef inline Py_ssize_t cut(Py_ssize_t k, Py_ssize_t n_threads, Py_ssize_t a, Py_
     return max(a, (a + k * (b - a) // n_threads) // g * g)
 
 
-cdef inline Py_ssize_t row_share(Py_ssize_t nb, Py_ssize_t n_threads, Py_ssize_t k,
-                                 Py_ssize_t* lo) noexcept nogil:
-    # Thread k's rows of an nb-row batch: lo[0] and the count (<= 0: none).
-    cdef Py_ssize_t per = ceil_div(nb, n_threads)
-    lo[0] = k * per
-    return min(per, nb - lo[0])
-
-
 cdef inline Py_ssize_t feature_start(Py_ssize_t k, Py_ssize_t n_threads,
                                      Py_ssize_t n_features) noexcept nogil:
     # Thread k's first input feature when the first layer is split: cuts at
@@ -585,8 +577,8 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
                          Py_ssize_t nb, Py_ssize_t k, const floating* theta,
                          floating* grad, Parts* p) noexcept nogil:
     """Thread ``k``'s share of a batch: its rows' summed loss and gradient."""
-    cdef Py_ssize_t lo
-    cdef Py_ssize_t cnt = row_share(nb, p.n_threads, k, &lo)
+    cdef Py_ssize_t per = ceil_div(nb, p.n_threads)
+    cdef Py_ssize_t lo = k * per, cnt = min(per, nb - lo)
     cdef floating* acts = <floating*>p.work + k * p.thread_work
     cdef floating* deltas = acts + p.per_max * net.act_size
     cdef floating* pres = deltas + p.per_max * net.act_size if net.keep else NULL
@@ -673,15 +665,14 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
          <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
 
 
-cdef inline Py_ssize_t param_range(Parts* p, Net* net, Py_ssize_t nb, Py_ssize_t k,
-                                   Py_ssize_t j, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
-    """Thread k's j-th range of parameters ``lo:hi`` (j = 0, 1); returns its parts.
+cdef inline void param_range(Parts* p, Net* net, Py_ssize_t k, Py_ssize_t j,
+                             Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """Thread k's j-th range of parameters ``lo:hi`` (j = 0, 1).
 
     Split by rows, thread k steps a slice of all the parameters, whose
-    gradient adds the parts of the threads that had rows of the nb-row
-    batch (range 0 is empty). With the first layer
-    split, its rows of W0 (range 0) have their whole gradient in ``grad``
-    already, and range 1 is its slice of the rest.
+    gradient adds the threads' parts (range 0 is empty). With the first
+    layer split, its rows of W0 (range 0) have their whole gradient in
+    ``grad`` already, and range 1 is its slice of the rest.
     """
     cdef Py_ssize_t nf = net.units[0], w0 = width(net, 0), start = 0
     if p.split:
@@ -691,10 +682,9 @@ cdef inline Py_ssize_t param_range(Parts* p, Net* net, Py_ssize_t nb, Py_ssize_t
         if p.split:
             lo[0] = net.coef_off[0] + feature_start(k, p.n_threads, nf) * w0
             hi[0] = net.coef_off[0] + feature_start(k + 1, p.n_threads, nf) * w0
-        return 1
+        return
     lo[0] = cut(k, p.n_threads, start, p.n_params, 16)
     hi[0] = cut(k + 1, p.n_threads, start, p.n_params, 16)
-    return ceil_div(nb, ceil_div(nb, p.n_threads))
 
 
 cdef inline void complete_block(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c_end,
@@ -764,7 +754,9 @@ cdef void part_finish_step(Net* net, Py_ssize_t k, Py_ssize_t nb, floating* thet
         for v in range(s.n_vars):
             s.var_sq[k * s.n_vars + v] = 0.0
     for j in range(2):
-        n_parts = param_range(p, net, nb, k, j, &lo, &hi)
+        param_range(p, net, k, j, &lo, &hi)
+        # Range 1 adds the parts of the threads that had rows of the batch.
+        n_parts = 1 if j == 0 else ceil_div(nb, ceil_div(nb, p.n_threads))
         if alpha != 0 and lo < min(hi, p.n_coef):
             l2 += sumsq(theta + lo, <int>(min(hi, p.n_coef) - lo))
         if l1 != 0:
@@ -808,7 +800,7 @@ cdef void part_clip_step(Net* net, Py_ssize_t k, floating* theta, floating* grad
     cdef Py_ssize_t lo, hi, j, a, b, i, v
     cdef floating f
     for j in range(2):
-        param_range(p, net, 1, k, j, &lo, &hi)  # (its parts count does not matter here)
+        param_range(p, net, k, j, &lo, &hi)
         for v in range(s.n_vars):
             if s.var_scale[v] != 1.0:
                 f = <floating>s.var_scale[v]
