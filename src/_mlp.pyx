@@ -33,6 +33,7 @@ from _activations cimport (bias_activation, mul_derivative, derivative_from_inpu
                           ACT_PRELU, ACT_MAXOUT)
 from _losses cimport sample_loss, finish_loss
 from _shuffle cimport generator_of, shuffle_indices
+from _rows_gemm cimport rows_available, rows_gemm
 from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
@@ -46,6 +47,11 @@ cdef extern from "Python.h":
     int check_signals "PyErr_CheckSignals" () noexcept
 
 import numpy as np
+
+# Whether an epoch's split first layer reads the batch's rows in place
+# through the row kernels (_rows_gemm.h) instead of gathering them for BLAS:
+# where the CPU has AVX-512 (``row_kernels``).
+cdef bint ROWS_KERNEL = rows_available()
 
 cdef enum:
     # Batches between two checks for Ctrl-C (each check takes the GIL briefly).
@@ -118,6 +124,10 @@ cdef struct Parts:
     void* xparts
     void* zparts
     void* d0
+    # With the row kernels (``ROWS_KERNEL``) the threads gather nothing:
+    # thread k's block of ``xrows`` (max_batch pointers) points at its
+    # columns of each row of the batch. Else NULL.
+    const void** xrows
 
 
 cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
@@ -525,6 +535,7 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     p.max_batch = max_batch
     p.split_cols = split_cols(net.units[0], n_threads) if split else 0
     p.xparts = p.zparts = p.d0 = NULL
+    p.xrows = NULL
     if split:
         p.xparts = <floating*>p.grads + (n_threads - 1) * n_params
         p.zparts = <floating*>p.xparts + n_threads * max_batch * p.split_cols
@@ -604,12 +615,22 @@ cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
 
     Shuffled rows are gathered (when ``fill``) into the thread's block of
     ``xparts``; ``ld``, ``f`` and ``c`` get the leading dimension, the first
-    column and the number of columns.
+    column and the number of columns. With the row kernels, the thread's
+    block of ``xrows`` gets (when ``fill``) a pointer to each row's columns
+    instead, and the block is returned.
     """
     cdef Py_ssize_t r
     cdef floating* buf = <floating*>p.xparts + k * p.max_batch * p.split_cols
+    cdef const floating** ptrs
     f[0] = feature_start(k, p.n_threads, nf)
     c[0] = feature_start(k + 1, p.n_threads, nf) - f[0]
+    if p.xrows != NULL:
+        ld[0] = 0
+        ptrs = <const floating**>p.xrows + k * p.max_batch
+        if fill:
+            for r in range(nb):
+                ptrs[r] = X + (start + r if rows == NULL else rows[start + r]) * nf + f[0]
+        return <const floating*>ptrs
     if rows == NULL:
         ld[0] = nf
         return X + start * nf + f[0]
@@ -634,9 +655,13 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
     cdef Py_ssize_t w0 = width(net, 0), ld, f, c
     cdef const floating* x = split_columns(<const floating*>d.values, d.n_features, rows,
                                            start, nb, k, p, True, &ld, &f, &c)
+    cdef floating* z = <floating*>p.zparts + k * p.max_batch * w0
+    if p.xrows != NULL:
+        rows_gemm(False, nb, w0, c, <const floating**>x, theta + net.coef_off[0] + f * w0, w0,
+                  z, w0)
+        return
     gemm(False, False, <int>nb, <int>w0, <int>c, <floating>1.0, x, <int>ld,
-         theta + net.coef_off[0] + f * w0, <int>w0, <floating>0.0,
-         <floating*>p.zparts + k * p.max_batch * w0, <int>w0)
+         theta + net.coef_off[0] + f * w0, <int>w0, <floating>0.0, z, <int>w0)
 
 
 cdef inline void add_split_parts(floating* z, Parts* p, Py_ssize_t lo, Py_ssize_t nb,
@@ -661,8 +686,12 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
     cdef Py_ssize_t w0 = width(net, 0), ld, f, c
     cdef const floating* x = split_columns(<const floating*>d.values, d.n_features, rows,
                                            start, nb, k, p, False, &ld, &f, &c)
+    cdef floating* g = grad + net.coef_off[0] + f * w0
+    if p.xrows != NULL:
+        rows_gemm(True, c, w0, nb, <const floating**>x, <floating*>p.d0, w0, g, w0)
+        return
     gemm(True, False, <int>c, <int>w0, <int>nb, <floating>1.0, x, <int>ld,
-         <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
+         <floating*>p.d0, <int>w0, <floating>0.0, g, <int>w0)
 
 
 cdef inline void param_range(Parts* p, Net* net, Py_ssize_t k, Py_ssize_t j,
@@ -872,6 +901,56 @@ cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indice
     return d
 
 
+def row_kernels(enable=None):
+    """Whether a split first layer uses the row kernels; ``enable`` sets it.
+
+    The row kernels (``_rows_gemm.h``, AVX-512) multiply the batch's rows
+    where they lie in X; without them the rows are gathered for BLAS. They
+    are on by default where the CPU has AVX-512. Returns the setting in
+    force before the call.
+
+    Raises
+    ------
+    ValueError
+        If asked to enable them on a CPU without AVX-512.
+    """
+    global ROWS_KERNEL
+    before = ROWS_KERNEL
+    if enable is not None:
+        if enable and not rows_available():
+            raise ValueError("the row kernels need a CPU with AVX-512")
+        ROWS_KERNEL = bool(enable)
+    return before
+
+
+def rows_matmul(const floating[:, ::1] X, const Py_ssize_t[::1] rows, Py_ssize_t first,
+                Py_ssize_t count, const floating[:, ::1] B, bint trans=False):
+    """``X[rows, first:first + count] @ B`` (or its transpose ``@ B``) by the row kernels.
+
+    The product an epoch's split first layer computes, exposed for tests;
+    on a CPU without AVX-512 the kernels' plain C loops run.
+    """
+    cdef Py_ssize_t n = rows.shape[0], i
+    if not 0 <= first <= first + count <= X.shape[1]:
+        raise ValueError("columns out of range")
+    for i in range(n):
+        if not 0 <= rows[i] < X.shape[0]:
+            raise ValueError("row index out of range")
+    if B.shape[0] != (n if trans else count):
+        raise ValueError("B has the wrong number of rows")
+    out = np.zeros((count if trans else n, B.shape[1]),
+                   dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] C = out
+    cdef Py_ssize_t[::1] ptrs = np.empty(max(n, 1), dtype=np.intp)
+    cdef const floating** a = <const floating**>&ptrs[0]
+    for i in range(n):
+        a[i] = &X[rows[i], 0] + first
+    if C.shape[0] > 0 and C.shape[1] > 0:
+        rows_gemm(trans, C.shape[0], C.shape[1], n if trans else count, a,
+                  &B[0, 0] if B.shape[0] > 0 else NULL, B.shape[1], &C[0, 0], C.shape[1])
+    return out
+
+
 def max_threads():
     """Threads an OpenMP parallel region would use now (1 without OpenMP)."""
     return fastnn_max_threads()
@@ -979,6 +1058,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef double[::1] var_sq
     cdef double[::1] var_scale
     cdef double[::1] bn_stats = np.zeros(2 * net.act_size)
+    cdef Py_ssize_t[::1] xrows
     cdef bitgen_t* g = NULL
     cdef Py_ssize_t* target = NULL
     # Written through a pointer: prange would make a plain local private.
@@ -1045,6 +1125,9 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0],
                        split_first and d.indices == NULL and coef_off[0] == 0
                        and can_split(n_features, n_threads, net.bn_off != NULL))
+    if parts.split and ROWS_KERNEL:
+        xrows = np.empty(n_threads * bs, dtype=np.intp)
+        parts.xrows = <const void**>&xrows[0]
     s.solver = solver
     s.sc[0] = hyper[0]
     s.sc[1] = s.sc[2] = 0.0

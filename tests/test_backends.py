@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fastnn import MLPClassifier, MLPRegressor, get_backend
+from fastnn import MLPClassifier, MLPRegressor, _mlp, get_backend
 from fastnn._init import sklearn_uniform_init
 from fastnn._network import NetworkSpec
 from fastnn._optimizers import (
@@ -181,16 +181,28 @@ def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, epoch
                                  kind, 3, dtype)
 
 
+@pytest.fixture(params=[False, True], ids=["gathered", "row-kernels"])
+def row_kernels(request):
+    """The split first layer with rows gathered for BLAS, then with the row kernels."""
+    if request.param and not _mlp.row_kernels():
+        pytest.skip("the row kernels need a CPU with AVX-512")
+    before = _mlp.row_kernels(request.param)
+    yield request.param
+    _mlp.row_kernels(before)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("hidden", ["relu", "maxout", "prelu"])
 @pytest.mark.parametrize("shuffled", [False, True])
 @pytest.mark.parametrize("batch_size", [2, 9, 40])
-def test_epoch_with_split_first_layer(monkeypatch, dtype, hidden, shuffled, batch_size):
+def test_epoch_with_split_first_layer(monkeypatch, dtype, hidden, shuffled, batch_size,
+                                      row_kernels):
     # 37 features: the 3 threads' slices are cut at multiples of 8 (0:8,
-    # 8:24, 24:37); a 2-row batch leaves a thread without rows. The split
-    # sums in another order than the split by rows: the same training to
-    # rounding, not bit for bit (so the split did run).
-    net, theta0, data = make_problem([37, 11, 4], hidden, "log_loss", dtype, n=40,
+    # 8:24, 24:37); a 2-row batch leaves a thread without rows; 50 units
+    # take the row kernels' panels whole and in part. The split sums in
+    # another order than the split by rows: the same training to rounding,
+    # not bit for bit (so the split did run).
+    net, theta0, data = make_problem([37, 50, 4], hidden, "log_loss", dtype, n=40,
                                      weighted=True)
     order = np.random.RandomState(1).permutation(40).astype(np.intp) if shuffled else None
     fast = get_backend("cython")

@@ -1,0 +1,278 @@
+/* Matrix products whose input rows are reached through pointers.
+ *
+ * The first layer of a shuffled mini-batch reads rows of X scattered over
+ * memory. BLAS needs them gathered into one block first; these kernels take
+ * a pointer per row instead, so the rows go straight from X into registers.
+ * For the first layer's two products of a batch:
+ *
+ *   fastnn_rows_gemm_*     C (m x n) = A @ B, row i of A at a[i]
+ *                          (forward: the batch's rows times W0's rows)
+ *   fastnn_rows_gemm_t_*   C (m x n) = A.T @ B, row j of A (k x m) at a[j]
+ *                          (weight gradient: the batch's rows, transposed,
+ *                          times the first layer's deltas)
+ *
+ * B and C are row-major with leading dimensions ldb and ldc; C is
+ * overwritten. The AVX-512 code is compiled for that target alone and
+ * chosen at run time (fastnn_rows_available), so the module still loads and
+ * runs on any x86-64 (the caller then gathers rows for BLAS); a plain C
+ * loop stands in where there is no AVX-512.
+ *
+ * Blocking: a panel of two vectors' width of B, KC of its rows copied to a
+ * contiguous block on the stack (B's rows are often 1 KiB apart, which
+ * crowds a few cache sets), stays in L1 while blocks of MR rows of A go
+ * through it, MR x 2 vectors of sums in 24 registers. Rows of X come from
+ * memory on the first panel: the kernels fetch the next block's ahead.
+ */
+#ifndef FASTNN_ROWS_GEMM_H
+#define FASTNN_ROWS_GEMM_H
+
+#include <stddef.h>
+
+#define FASTNN_MR 12
+#define FASTNN_KC 256
+#define FASTNN_KC_T 128
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define FASTNN_ROWS_AVX512 1
+#include <immintrin.h>
+#endif
+
+/* 1 when this CPU runs the AVX-512 kernels. */
+static int fastnn_rows_available(void)
+{
+#ifdef FASTNN_ROWS_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+#else
+    return 0;
+#endif
+}
+
+#ifdef FASTNN_ROWS_AVX512
+
+/* The kernels of one element type: T the element, V its 512-bit vector, W
+ * the lanes of V, M the lane mask type, S the intrinsics' suffix (ps, pd).
+ * ROW(kk) sets up step kk of the block, after which A_AT(r, kk) is element
+ * k0 + kk of sum r's row of A. Addresses advance by pointer increments:
+ * with -fwrapv (Python's flags) index products are not strength-reduced. */
+#define FASTNN_ROWS_BLOCK(T, V, W, M, S, ROW, A_AT, PREF)                        \
+    do {                                                                         \
+        V acc[FASTNN_MR][2];                                                     \
+        int r;                                                                   \
+        ptrdiff_t kk;                                                            \
+        const T* brow = bp;                                                      \
+        for (r = 0; r < FASTNN_MR; r++) {                                        \
+            acc[r][0] = _mm512_setzero_##S();                                    \
+            acc[r][1] = _mm512_setzero_##S();                                    \
+        }                                                                        \
+        for (kk = 0; kk < kc; kk++, brow += 2 * W) {                             \
+            V b0 = _mm512_load_##S(brow);                                        \
+            V b1 = _mm512_load_##S(brow + W);                                    \
+            ROW(kk);                                                             \
+            PREF(kk);                                                            \
+            _Pragma("GCC unroll 12")                                             \
+            for (r = 0; r < FASTNN_MR; r++) {                                    \
+                V av = _mm512_set1_##S(A_AT(r, kk));                             \
+                acc[r][0] = _mm512_fmadd_##S(av, b0, acc[r][0]);                 \
+                acc[r][1] = _mm512_fmadd_##S(av, b1, acc[r][1]);                 \
+            }                                                                    \
+        }                                                                        \
+        for (r = 0; r < mr; r++) {                                               \
+            T* crow = c + (i0 + r) * ldc + n0;                                   \
+            if (k0 > 0) {                                                        \
+                acc[r][0] = _mm512_add_##S(acc[r][0],                            \
+                                           _mm512_maskz_loadu_##S(m0, crow));    \
+                acc[r][1] = _mm512_add_##S(acc[r][1],                            \
+                                           _mm512_maskz_loadu_##S(m1, crow + W));\
+            }                                                                    \
+            _mm512_mask_storeu_##S(crow, m0, acc[r][0]);                         \
+            _mm512_mask_storeu_##S(crow + W, m1, acc[r][1]);                     \
+        }                                                                        \
+    } while (0)
+
+/* Loops over panels of columns, blocks of K and blocks of MR sums. A
+ * partial block of sums repeats its first row of A and stores only mr: it
+ * reads A through A_PART, whole blocks through A_AT (whose offsets the
+ * compiler can fold into the loads). */
+#define FASTNN_ROWS_LOOPS(T, V, W, M, S, KC, SETUP, ROW, A_AT, A_PART, PREF)     \
+    ptrdiff_t n0, k0, i0, kc, mr, nr, q;                                         \
+    M m0, m1;                                                                    \
+    T bp[KC * 2 * W] __attribute__((aligned(64)));                               \
+    for (n0 = 0; n0 < n; n0 += 2 * W) {                                          \
+        nr = n - n0 < 2 * W ? n - n0 : 2 * W;                                    \
+        m0 = (M)(nr >= W ? (M)~(M)0 : (M)(((M)1 << nr) - 1));                    \
+        m1 = (M)(nr >= 2 * W ? (M)~(M)0                                          \
+                 : nr > W ? (M)(((M)1 << (nr - W)) - 1) : (M)0);                 \
+        for (k0 = 0; k0 < k; k0 += KC) {                                         \
+            kc = k - k0 < KC ? k - k0 : KC;                                      \
+            /* The panel's rows k0:k0 + kc, contiguous, zeros past nr. */        \
+            for (q = 0; q < kc; q++) {                                           \
+                const T* src = b + (k0 + q) * ldb + n0;                          \
+                if (q + 8 < kc) {                                                \
+                    _mm_prefetch((const char*)(src + 8 * ldb), _MM_HINT_T0);     \
+                    _mm_prefetch((const char*)(src + 8 * ldb + W), _MM_HINT_T0); \
+                }                                                                \
+                _mm512_store_##S(bp + q * 2 * W, _mm512_maskz_loadu_##S(m0, src));\
+                _mm512_store_##S(bp + q * 2 * W + W,                             \
+                                 _mm512_maskz_loadu_##S(m1, src + W));           \
+            }                                                                    \
+            for (i0 = 0; i0 < m; i0 += FASTNN_MR) {                              \
+                mr = m - i0 < FASTNN_MR ? m - i0 : FASTNN_MR;                    \
+                SETUP;                                                           \
+                if (mr == FASTNN_MR)                                             \
+                    FASTNN_ROWS_BLOCK(T, V, W, M, S, ROW, A_AT, PREF);           \
+                else                                                             \
+                    FASTNN_ROWS_BLOCK(T, V, W, M, S, ROW, A_PART, PREF);         \
+            }                                                                    \
+        }                                                                        \
+    }
+
+/* A @ B: sum r's row is a[i0 + r] (the block's first row again past m). */
+#define FASTNN_ROWS_NN_SETUP(T)                                                  \
+    const T* rows[FASTNN_MR];                                                    \
+    {                                                                            \
+        int q;                                                                   \
+        for (q = 0; q < FASTNN_MR; q++)                                          \
+            rows[q] = a[i0 + (q < mr ? q : 0)] + k0;                             \
+    }
+#define FASTNN_ROWS_NN_ROW(kk) ((void)0)
+#define FASTNN_ROWS_NN_AT(r, kk) rows[r][kk]
+/* On the first panel, where the rows come from memory, step kk fetches
+ * ahead part of the next block's rows: row kk % MR, its (kk / MR)-th
+ * stretch of 16 elements. */
+#define FASTNN_ROWS_NN_PREF(kk)                                                  \
+    do {                                                                         \
+        if (n0 == 0 && i0 + FASTNN_MR + (kk) % FASTNN_MR < m) {                  \
+            const char* next =                                                   \
+                (const char*)(a[i0 + FASTNN_MR + (kk) % FASTNN_MR] + k0)         \
+                + ((kk) / FASTNN_MR) * 16 * sizeof(*c);                          \
+            _mm_prefetch(next, _MM_HINT_T0);                                     \
+            if (sizeof(*c) == 8)                                                 \
+                _mm_prefetch(next + 64, _MM_HINT_T0);                            \
+        }                                                                        \
+    } while (0)
+
+/* A.T @ B: sum r reads column i0 + r of A (column i0 again past m). */
+#define FASTNN_ROWS_TN_SETUP(T) const T* const* arows = a + k0
+#define FASTNN_ROWS_TN_ROW(kk) __typeof__(arows[0]) arow = arows[kk] + i0
+#define FASTNN_ROWS_TN_AT(r, kk) arow[r]
+#define FASTNN_ROWS_TN_PART(r, kk) arow[(r) < mr ? (r) : 0]
+/* Step kk fetches the next block's elements of row kk (each block reads a
+ * new stretch of every row, so on every panel). */
+#define FASTNN_ROWS_TN_PREF(kk)                                                  \
+    do {                                                                         \
+        if (i0 + FASTNN_MR < m) {                                                \
+            _mm_prefetch((const char*)(arow + FASTNN_MR), _MM_HINT_T0);          \
+            _mm_prefetch((const char*)(arow + 2 * FASTNN_MR) - 1, _MM_HINT_T0);  \
+        }                                                                        \
+    } while (0)
+
+__attribute__((target("avx512f")))
+static void fastnn_rows_gemm_avx512_s(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                      const float* const* a, const float* b, ptrdiff_t ldb,
+                                      float* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_LOOPS(float, __m512, 16, __mmask16, ps, FASTNN_KC, FASTNN_ROWS_NN_SETUP(float),
+                      FASTNN_ROWS_NN_ROW, FASTNN_ROWS_NN_AT, FASTNN_ROWS_NN_AT,
+                      FASTNN_ROWS_NN_PREF)
+}
+
+__attribute__((target("avx512f")))
+static void fastnn_rows_gemm_avx512_d(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                      const double* const* a, const double* b, ptrdiff_t ldb,
+                                      double* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_LOOPS(double, __m512d, 8, __mmask8, pd, FASTNN_KC, FASTNN_ROWS_NN_SETUP(double),
+                      FASTNN_ROWS_NN_ROW, FASTNN_ROWS_NN_AT, FASTNN_ROWS_NN_AT,
+                      FASTNN_ROWS_NN_PREF)
+}
+
+__attribute__((target("avx512f")))
+static void fastnn_rows_gemm_t_avx512_s(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                        const float* const* a, const float* b, ptrdiff_t ldb,
+                                        float* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_LOOPS(float, __m512, 16, __mmask16, ps, FASTNN_KC_T, FASTNN_ROWS_TN_SETUP(float),
+                      FASTNN_ROWS_TN_ROW, FASTNN_ROWS_TN_AT, FASTNN_ROWS_TN_PART,
+                      FASTNN_ROWS_TN_PREF)
+}
+
+__attribute__((target("avx512f")))
+static void fastnn_rows_gemm_t_avx512_d(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                        const double* const* a, const double* b,
+                                        ptrdiff_t ldb, double* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_LOOPS(double, __m512d, 8, __mmask8, pd, FASTNN_KC_T, FASTNN_ROWS_TN_SETUP(double),
+                      FASTNN_ROWS_TN_ROW, FASTNN_ROWS_TN_AT, FASTNN_ROWS_TN_PART,
+                      FASTNN_ROWS_TN_PREF)
+}
+
+#endif /* FASTNN_ROWS_AVX512 */
+
+/* The portable loops: C = A @ B (trans 0) or A.T @ B (trans 1). */
+#define FASTNN_ROWS_PLAIN(T)                                                     \
+    ptrdiff_t i, j, q;                                                           \
+    for (i = 0; i < m; i++)                                                      \
+        for (j = 0; j < n; j++)                                                  \
+            c[i * ldc + j] = 0;                                                  \
+    for (i = 0; i < m; i++)                                                      \
+        for (q = 0; q < k; q++) {                                                \
+            T x = trans ? a[q][i] : a[i][q];                                     \
+            for (j = 0; j < n; j++)                                              \
+                c[i * ldc + j] += x * b[q * ldb + j];                            \
+        }
+
+static void fastnn_rows_plain_s(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                const float* const* a, const float* b, ptrdiff_t ldb,
+                                float* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_PLAIN(float)
+}
+
+static void fastnn_rows_plain_d(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                const double* const* a, const double* b, ptrdiff_t ldb,
+                                double* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_PLAIN(double)
+}
+
+/* Entry points: trans 0 gives A @ B, trans 1 gives A.T @ B; the AVX-512
+ * kernels where the CPU has them, else the plain loops. */
+static int fastnn_rows_cpu = -1;
+
+#ifdef FASTNN_ROWS_AVX512
+#define FASTNN_ROWS_DISPATCH(X)                                                  \
+    if (k <= 0) {                                                                \
+        fastnn_rows_plain_##X(trans, m, n, 0, a, b, ldb, c, ldc);                \
+        return;                                                                  \
+    }                                                                            \
+    if (fastnn_rows_cpu < 0)                                                     \
+        fastnn_rows_cpu = fastnn_rows_available();                               \
+    if (fastnn_rows_cpu) {                                                       \
+        if (trans)                                                               \
+            fastnn_rows_gemm_t_avx512_##X(m, n, k, a, b, ldb, c, ldc);           \
+        else                                                                     \
+            fastnn_rows_gemm_avx512_##X(m, n, k, a, b, ldb, c, ldc);             \
+        return;                                                                  \
+    }
+#else
+#define FASTNN_ROWS_DISPATCH(X)
+#endif
+
+static void fastnn_rows_gemm_s(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                               const float* const* a, const float* b, ptrdiff_t ldb,
+                               float* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_DISPATCH(s)
+    fastnn_rows_plain_s(trans, m, n, k, a, b, ldb, c, ldc);
+}
+
+static void fastnn_rows_gemm_d(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                               const double* const* a, const double* b, ptrdiff_t ldb,
+                               double* c, ptrdiff_t ldc)
+{
+    FASTNN_ROWS_DISPATCH(d)
+    fastnn_rows_plain_d(trans, m, n, k, a, b, ldb, c, ldc);
+}
+
+#endif /* FASTNN_ROWS_GEMM_H */
