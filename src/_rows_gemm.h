@@ -143,6 +143,7 @@ static int fastnn_rows_available(void)
     }
 #define FASTNN_ROWS_NN_ROW(kk) ((void)0)
 #define FASTNN_ROWS_NN_AT(r, kk) rows[r][kk]
+#define FASTNN_ROWS_NN_PART FASTNN_ROWS_NN_AT
 /* On the first panel, where the rows come from memory, step kk fetches
  * ahead part of the next block's rows: row kk % MR, its (kk / MR)-th
  * stretch of 16 elements. */
@@ -173,45 +174,25 @@ static int fastnn_rows_available(void)
         }                                                                        \
     } while (0)
 
-__attribute__((target("avx512f")))
-static void fastnn_rows_gemm_avx512_s(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                      const float* const* a, const float* b, ptrdiff_t ldb,
-                                      float* c, ptrdiff_t ldc)
-{
-    FASTNN_ROWS_LOOPS(float, __m512, 16, __mmask16, ps, FASTNN_MR, FASTNN_KC, FASTNN_ROWS_NN_SETUP(float),
-                      FASTNN_ROWS_NN_ROW, FASTNN_ROWS_NN_AT, FASTNN_ROWS_NN_AT,
-                      FASTNN_ROWS_NN_PREF)
-}
+/* Kernel NAME: A @ B (OP NN) or A.T @ B (OP TN) over elements T. */
+#define FASTNN_ROWS_KERNEL(NAME, T, V, W, M, S, MR, KC, OP)                      \
+    __attribute__((target("avx512f")))                                           \
+    static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T* const* a,   \
+                     const T* b, ptrdiff_t ldb, T* c, ptrdiff_t ldc)             \
+    {                                                                            \
+        FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, FASTNN_ROWS_##OP##_SETUP(T),    \
+                          FASTNN_ROWS_##OP##_ROW, FASTNN_ROWS_##OP##_AT,         \
+                          FASTNN_ROWS_##OP##_PART, FASTNN_ROWS_##OP##_PREF)      \
+    }
 
-__attribute__((target("avx512f")))
-static void fastnn_rows_gemm_avx512_d(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                      const double* const* a, const double* b, ptrdiff_t ldb,
-                                      double* c, ptrdiff_t ldc)
-{
-    FASTNN_ROWS_LOOPS(double, __m512d, 8, __mmask8, pd, FASTNN_MR, FASTNN_KC, FASTNN_ROWS_NN_SETUP(double),
-                      FASTNN_ROWS_NN_ROW, FASTNN_ROWS_NN_AT, FASTNN_ROWS_NN_AT,
-                      FASTNN_ROWS_NN_PREF)
-}
-
-__attribute__((target("avx512f")))
-static void fastnn_rows_gemm_t_avx512_s(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                        const float* const* a, const float* b, ptrdiff_t ldb,
-                                        float* c, ptrdiff_t ldc)
-{
-    FASTNN_ROWS_LOOPS(float, __m512, 16, __mmask16, ps, FASTNN_MR, FASTNN_KC_T, FASTNN_ROWS_TN_SETUP(float),
-                      FASTNN_ROWS_TN_ROW, FASTNN_ROWS_TN_AT, FASTNN_ROWS_TN_PART,
-                      FASTNN_ROWS_TN_PREF)
-}
-
-__attribute__((target("avx512f")))
-static void fastnn_rows_gemm_t_avx512_d(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                        const double* const* a, const double* b,
-                                        ptrdiff_t ldb, double* c, ptrdiff_t ldc)
-{
-    FASTNN_ROWS_LOOPS(double, __m512d, 8, __mmask8, pd, FASTNN_MR_TD, FASTNN_KC_T, FASTNN_ROWS_TN_SETUP(double),
-                      FASTNN_ROWS_TN_ROW, FASTNN_ROWS_TN_AT, FASTNN_ROWS_TN_PART,
-                      FASTNN_ROWS_TN_PREF)
-}
+FASTNN_ROWS_KERNEL(fastnn_rows_gemm_avx512_s, float, __m512, 16, __mmask16, ps,
+                   FASTNN_MR, FASTNN_KC, NN)
+FASTNN_ROWS_KERNEL(fastnn_rows_gemm_avx512_d, double, __m512d, 8, __mmask8, pd,
+                   FASTNN_MR, FASTNN_KC, NN)
+FASTNN_ROWS_KERNEL(fastnn_rows_gemm_t_avx512_s, float, __m512, 16, __mmask16, ps,
+                   FASTNN_MR, FASTNN_KC_T, TN)
+FASTNN_ROWS_KERNEL(fastnn_rows_gemm_t_avx512_d, double, __m512d, 8, __mmask8, pd,
+                   FASTNN_MR_TD, FASTNN_KC_T, TN)
 
 #endif /* FASTNN_ROWS_AVX512 */
 
