@@ -606,6 +606,13 @@ cdef void part_loss_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t s
                                            p if p.split else NULL, lo)
 
 
+cdef inline void thread_features(Py_ssize_t k, Parts* p, Py_ssize_t nf, Py_ssize_t* f,
+                                 Py_ssize_t* c) noexcept nogil:
+    # Thread k's input features f:f + c when the first layer is split.
+    f[0] = feature_start(k, p.n_threads, nf)
+    c[0] = feature_start(k + 1, p.n_threads, nf) - f[0]
+
+
 cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
                                           const Py_ssize_t* rows, Py_ssize_t start,
                                           Py_ssize_t nb, Py_ssize_t k, Parts* p, bint fill,
@@ -615,22 +622,11 @@ cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
 
     Shuffled rows are gathered (when ``fill``) into the thread's block of
     ``xparts``; ``ld``, ``f`` and ``c`` get the leading dimension, the first
-    column and the number of columns. With the row kernels, the thread's
-    block of ``xrows`` gets (when ``fill``) a pointer to each row's columns
-    instead, and the block is returned.
+    column and the number of columns.
     """
     cdef Py_ssize_t r
     cdef floating* buf = <floating*>p.xparts + k * p.max_batch * p.split_cols
-    cdef const floating** ptrs
-    f[0] = feature_start(k, p.n_threads, nf)
-    c[0] = feature_start(k + 1, p.n_threads, nf) - f[0]
-    if p.xrows != NULL:
-        ld[0] = 0
-        ptrs = <const floating**>p.xrows + k * p.max_batch
-        if fill:
-            for r in range(nb):
-                ptrs[r] = X + (start + r if rows == NULL else rows[start + r]) * nf + f[0]
-        return <const floating*>ptrs
+    thread_features(k, p, nf, f, c)
     if rows == NULL:
         ld[0] = nf
         return X + start * nf + f[0]
@@ -639,6 +635,22 @@ cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
         for r in range(nb):
             memcpy(buf + r * c[0], X + rows[start + r] * nf + f[0], c[0] * sizeof(floating))
     return buf
+
+
+cdef inline const floating** row_pointers(const floating* X, Py_ssize_t nf,
+                                          const Py_ssize_t* rows, Py_ssize_t start,
+                                          Py_ssize_t nb, Py_ssize_t k, Py_ssize_t f, Parts* p,
+                                          bint fill) noexcept nogil:
+    """Thread k's block of ``xrows``: where each row of the batch has column f.
+
+    Filled when ``fill``; the row kernels read the rows there, ungathered.
+    """
+    cdef Py_ssize_t r
+    cdef const floating** ptrs = <const floating**>p.xrows + k * p.max_batch
+    if fill:
+        for r in range(nb):
+            ptrs[r] = X + (start + r if rows == NULL else rows[start + r]) * nf + f
+    return ptrs
 
 
 cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,
@@ -653,13 +665,15 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
     rows (``forward_batch``).
     """
     cdef Py_ssize_t w0 = width(net, 0), ld, f, c
-    cdef const floating* x = split_columns(<const floating*>d.values, d.n_features, rows,
-                                           start, nb, k, p, True, &ld, &f, &c)
+    cdef const floating* X = <const floating*>d.values
+    cdef const floating* x
     cdef floating* z = <floating*>p.zparts + k * p.max_batch * w0
     if p.xrows != NULL:
-        rows_gemm(False, nb, w0, c, <const floating**>x, theta + net.coef_off[0] + f * w0, w0,
-                  z, w0)
+        thread_features(k, p, d.n_features, &f, &c)
+        rows_gemm(False, nb, w0, c, row_pointers(X, d.n_features, rows, start, nb, k, f, p, True),
+                  theta + net.coef_off[0] + f * w0, w0, z, w0)
         return
+    x = split_columns(X, d.n_features, rows, start, nb, k, p, True, &ld, &f, &c)
     gemm(False, False, <int>nb, <int>w0, <int>c, <floating>1.0, x, <int>ld,
          theta + net.coef_off[0] + f * w0, <int>w0, <floating>0.0, z, <int>w0)
 
@@ -684,14 +698,16 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
     ``X_batch[:, f:g].T @ D`` with D the batch's deltas in ``d0``.
     """
     cdef Py_ssize_t w0 = width(net, 0), ld, f, c
-    cdef const floating* x = split_columns(<const floating*>d.values, d.n_features, rows,
-                                           start, nb, k, p, False, &ld, &f, &c)
-    cdef floating* g = grad + net.coef_off[0] + f * w0
+    cdef const floating* X = <const floating*>d.values
+    cdef const floating* x
     if p.xrows != NULL:
-        rows_gemm(True, c, w0, nb, <const floating**>x, <floating*>p.d0, w0, g, w0)
+        thread_features(k, p, d.n_features, &f, &c)
+        rows_gemm(True, c, w0, nb, row_pointers(X, d.n_features, rows, start, nb, k, f, p, False),
+                  <floating*>p.d0, w0, grad + net.coef_off[0] + f * w0, w0)
         return
+    x = split_columns(X, d.n_features, rows, start, nb, k, p, False, &ld, &f, &c)
     gemm(True, False, <int>c, <int>w0, <int>nb, <floating>1.0, x, <int>ld,
-         <floating*>p.d0, <int>w0, <floating>0.0, g, <int>w0)
+         <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
 
 
 cdef inline void param_range(Parts* p, Net* net, Py_ssize_t k, Py_ssize_t j,
