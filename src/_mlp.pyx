@@ -33,7 +33,7 @@ from _activations cimport (bias_activation, mul_derivative, derivative_from_inpu
                           ACT_PRELU, ACT_MAXOUT)
 from _losses cimport sample_loss, finish_loss
 from _shuffle cimport generator_of, shuffle_indices
-from _rows_gemm cimport rows_available, rows_gemm
+from _rows_gemm cimport rows_available, rows_fit, rows_gemm, ROWS_NN, ROWS_TN, ROWS_NT
 from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
@@ -48,8 +48,9 @@ cdef extern from "Python.h":
 
 import numpy as np
 
-# Whether an epoch's split first layer reads the batch's rows in place
-# through the row kernels (_rows_gemm.h) instead of gathering them for BLAS:
+# Whether the row kernels (_rows_gemm.h) run where they can: an epoch's split
+# first layer reads the batch's rows in place instead of gathering them for
+# BLAS, and the hidden layers' moderate products skip BLAS's packing. On
 # where the CPU has AVX-512 (``row_kernels``).
 cdef bint ROWS_KERNEL = rows_available()
 
@@ -215,6 +216,22 @@ cdef inline Py_ssize_t sample_at(const Py_ssize_t* rows, Py_ssize_t start,
     return rows[start + r] if rows != NULL else start + r
 
 
+cdef inline void product(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                         const floating* A, Py_ssize_t lda, const floating* B, Py_ssize_t ldb,
+                         floating* C, Py_ssize_t ldc) noexcept nogil:
+    """C (m x n) = op(A) @ op(B) of row-major operands (not both transposed).
+
+    The row kernels where they are on and the shape suits them
+    (``rows_fit``), else BLAS.
+    """
+    if ROWS_KERNEL and rows_fit(m, n, k, sizeof(floating)):
+        rows_gemm(ROWS_TN if trans_a else (ROWS_NT if trans_b else ROWS_NN), m, n, k, NULL,
+                  A, lda, B, ldb, C, ldc)
+    else:
+        gemm(trans_a, trans_b, <int>m, <int>n, <int>k, <floating>1.0, A, <int>lda, B, <int>ldb,
+             <floating>0.0, C, <int>ldc)
+
+
 cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                                    Py_ssize_t start, Py_ssize_t nb,
                                    const floating* theta, floating* acts,
@@ -279,8 +296,7 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
                         zr[j] = zr[j] + v * w[j]
         else:
             # Z = A @ W
-            gemm(False, False, <int>nb, <int>n_out, <int>n_in, <floating>1.0,
-                 a_in, <int>n_in, w, <int>n_out, <floating>0.0, z, <int>n_out)
+            product(False, False, nb, n_out, n_in, a_in, n_in, w, n_out, z, n_out)
         if normalized(net, l):
             unit = (z - acts) // max_batch
             bn = <floating*>theta + net.bn_off[l]
@@ -420,8 +436,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                         gr[j] = gr[j] + v * dr[j]
         else:
             # gW = A.T @ D
-            gemm(True, False, <int>n_in, <int>n_cur, <int>nb, <floating>1.0,
-                 a_in, <int>n_in, D, <int>n_cur, <floating>0.0, gW, <int>n_cur)
+            product(True, False, n_in, n_cur, nb, a_in, n_in, D, n_cur, gW, n_cur)
         if l > 0:
             # D_prev = (D @ W.T) * act'(A_prev)
             if l == 1 and split != NULL:
@@ -429,8 +444,7 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
                 D_prev = <floating*>split.d0 + lo * width(net, 0)
             else:
                 D_prev = D - max_batch * width(net, l - 1)
-            gemm(False, True, <int>nb, <int>n_in, <int>n_cur, <floating>1.0,
-                 D, <int>n_cur, W, <int>n_cur, <floating>0.0, D_prev, <int>n_in)
+            product(False, True, nb, n_in, n_cur, D, n_cur, W, n_cur, D_prev, n_in)
             D = D_prev
             P = P - max_batch * width(net, l - 1)
             # Dropped units pass no delta; kept ones are scaled as in the forward pass.
@@ -670,7 +684,8 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
     cdef floating* z = <floating*>p.zparts + k * p.max_batch * w0
     if p.xrows != NULL:
         thread_features(k, p, d.n_features, &f, &c)
-        rows_gemm(False, nb, w0, c, row_pointers(X, d.n_features, rows, start, nb, k, f, p, True),
+        rows_gemm(ROWS_NN, nb, w0, c,
+                  row_pointers(X, d.n_features, rows, start, nb, k, f, p, True), NULL, 0,
                   theta + net.coef_off[0] + f * w0, w0, z, w0)
         return
     x = split_columns(X, d.n_features, rows, start, nb, k, p, True, &ld, &f, &c)
@@ -702,7 +717,8 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
     cdef const floating* x
     if p.xrows != NULL:
         thread_features(k, p, d.n_features, &f, &c)
-        rows_gemm(True, c, w0, nb, row_pointers(X, d.n_features, rows, start, nb, k, f, p, False),
+        rows_gemm(ROWS_TN, c, w0, nb,
+                  row_pointers(X, d.n_features, rows, start, nb, k, f, p, False), NULL, 0,
                   <floating*>p.d0, w0, grad + net.coef_off[0] + f * w0, w0)
         return
     x = split_columns(X, d.n_features, rows, start, nb, k, p, False, &ld, &f, &c)
@@ -918,12 +934,13 @@ cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indice
 
 
 def row_kernels(enable=None):
-    """Whether a split first layer uses the row kernels; ``enable`` sets it.
+    """Whether the row kernels run where they can; ``enable`` sets it.
 
-    The row kernels (``_rows_gemm.h``, AVX-512) multiply the batch's rows
-    where they lie in X; without them the rows are gathered for BLAS. They
-    are on by default where the CPU has AVX-512. Returns the setting in
-    force before the call.
+    The row kernels (``_rows_gemm.h``, AVX-512) multiply a split first
+    layer's batch rows where they lie in X (without them the rows are
+    gathered for BLAS), and take the hidden layers' products whose shapes
+    suit them (``rows_fit``) from BLAS. They are on by default where the
+    CPU has AVX-512. Returns the setting in force before the call.
 
     Raises
     ------
@@ -939,31 +956,49 @@ def row_kernels(enable=None):
     return before
 
 
-def rows_matmul(const floating[:, ::1] X, const Py_ssize_t[::1] rows, Py_ssize_t first,
-                Py_ssize_t count, const floating[:, ::1] B, bint trans=False):
-    """``X[rows, first:first + count] @ B`` (or its transpose ``@ B``) by the row kernels.
+def rows_fit_shape(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t itemsize):
+    """Whether a product C (m x n), inner length k, goes to the row kernels (``rows_fit``)."""
+    return rows_fit(m, n, k, itemsize)
 
-    The product an epoch's split first layer computes, exposed for tests;
-    on a CPU without AVX-512 the kernels' plain C loops run.
+
+def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t count,
+                const floating[:, ::1] B, op="nn"):
+    """A product of ``A = X[rows, first:first + count]`` by the row kernels.
+
+    ``op`` is ``"nn"`` (``A @ B``), ``"tn"`` (``A.T @ B``) or ``"nt"``
+    (``A @ B.T``). With ``rows`` None the kernels step through all of X's
+    rows at its stride, as for a hidden layer; else they follow a pointer
+    per row, as for a split first layer. Exposed for tests; on a CPU
+    without AVX-512 the kernels' plain C loops run.
     """
-    cdef Py_ssize_t n = rows.shape[0], i
+    cdef Py_ssize_t n, i, k, kind
+    cdef Py_ssize_t[::1] picked
+    if op not in ("nn", "tn", "nt"):
+        raise ValueError(f"op must be 'nn', 'tn' or 'nt', got {op!r}")
+    kind = {"nn": ROWS_NN, "tn": ROWS_TN, "nt": ROWS_NT}[op]
     if not 0 <= first <= first + count <= X.shape[1]:
         raise ValueError("columns out of range")
+    picked = np.arange(X.shape[0], dtype=np.intp) if rows is None else np.asarray(rows, np.intp)
+    n = picked.shape[0]
     for i in range(n):
-        if not 0 <= rows[i] < X.shape[0]:
+        if not 0 <= picked[i] < X.shape[0]:
             raise ValueError("row index out of range")
-    if B.shape[0] != (n if trans else count):
-        raise ValueError("B has the wrong number of rows")
-    out = np.zeros((count if trans else n, B.shape[1]),
+    # B's side that meets A's: rows of B (count for nn, n for tn), or its columns (nt).
+    k = n if kind == ROWS_TN else count
+    if (B.shape[1] if kind == ROWS_NT else B.shape[0]) != k:
+        raise ValueError("B's shape does not match A's")
+    out = np.zeros((count if kind == ROWS_TN else n, B.shape[0] if kind == ROWS_NT else B.shape[1]),
                    dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] C = out
     cdef Py_ssize_t[::1] ptrs = np.empty(max(n, 1), dtype=np.intp)
     cdef const floating** a = <const floating**>&ptrs[0]
     for i in range(n):
-        a[i] = &X[rows[i], 0] + first
+        a[i] = &X[picked[i], 0] + first
     if C.shape[0] > 0 and C.shape[1] > 0:
-        rows_gemm(trans, C.shape[0], C.shape[1], n if trans else count, a,
-                  &B[0, 0] if B.shape[0] > 0 else NULL, B.shape[1], &C[0, 0], C.shape[1])
+        rows_gemm(kind, C.shape[0], C.shape[1], k, NULL if rows is None else a,
+                  &X[0, 0] + first if X.shape[0] > 0 else NULL, X.shape[1],
+                  &B[0, 0] if B.shape[0] > 0 and B.shape[1] > 0 else NULL, B.shape[1],
+                  &C[0, 0], C.shape[1])
     return out
 
 

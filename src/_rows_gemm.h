@@ -3,25 +3,26 @@
  * The first layer of a shuffled mini-batch reads rows of X scattered over
  * memory. BLAS needs them gathered into one block first; these kernels take
  * a pointer per row instead, so the rows go straight from X into registers.
- * For the first layer's two products of a batch:
+ * With a stride instead of pointers they also serve contiguous operands,
+ * where on the hidden layers' moderate shapes they beat OpenBLAS's packing
+ * (fastnn_rows_fit says which shapes). Three products, C (m x n):
  *
- *   fastnn_rows_gemm_*     C (m x n) = A @ B, row i of A at a[i]
- *                          (forward: the batch's rows times W0's rows)
- *   fastnn_rows_gemm_t_*   C (m x n) = A.T @ B, row j of A (k x m) at a[j]
- *                          (weight gradient: the batch's rows, transposed,
- *                          times the first layer's deltas)
+ *   op FASTNN_NN   C = A @ B, A (m x k): the forward product
+ *   op FASTNN_TN   C = A.T @ B, A (k x m): a weight gradient (inputs.T @ deltas)
+ *   op FASTNN_NT   C = A @ B.T, A (m x k), B (n x k): deltas @ W.T
  *
- * B and C are row-major with leading dimensions ldb and ldc; C is
- * overwritten. The AVX-512 code is compiled for that target alone and
- * chosen at run time (fastnn_rows_available), so the module still loads and
- * runs on any x86-64 (the caller then gathers rows for BLAS); a plain C
- * loop stands in where there is no AVX-512.
+ * Row i of A is a[i], or a0 + i * lda when a is NULL. B and C are row-major
+ * with leading dimensions ldb and ldc; C is overwritten. The AVX-512 code is
+ * compiled for that target alone and chosen at run time
+ * (fastnn_rows_available), so the module still loads and runs on any x86-64
+ * (the caller then uses BLAS); a plain C loop stands in where there is no
+ * AVX-512.
  *
- * Blocking: a panel of two vectors' width of B, KC of its rows copied to a
- * contiguous block on the stack (B's rows are often 1 KiB apart, which
- * crowds a few cache sets), stays in L1 while blocks of MR rows of A go
- * through it, MR x 2 vectors of sums in 24 registers. Rows of X come from
- * memory on the first panel: the kernels fetch the next block's ahead.
+ * Blocking: a panel of two vectors' width of B (of B.T for NT), KC of its
+ * rows copied to a contiguous block on the stack (B's rows are often 1 KiB
+ * apart, which crowds a few cache sets), stays in L1 while blocks of MR rows
+ * of A go through it, MR x 2 vectors of sums in 24 registers. Rows of X come
+ * from memory on the first panel: the kernels fetch the next block's ahead.
  */
 #ifndef FASTNN_ROWS_GEMM_H
 #define FASTNN_ROWS_GEMM_H
@@ -52,6 +53,11 @@ static int fastnn_rows_available(void)
     return 0;
 #endif
 }
+
+enum { FASTNN_NN = 0, FASTNN_TN = 1, FASTNN_NT = 2 };
+
+/* Row i of A: through its pointer, or at its stride from a0. */
+#define FASTNN_A_ROW(i) (a != NULL ? a[i] : a0 + (i) * lda)
 
 #ifdef FASTNN_ROWS_AVX512
 
@@ -95,11 +101,38 @@ static int fastnn_rows_available(void)
         }                                                                        \
     } while (0)
 
+/* The panel of B: its rows k0:k0 + kc, columns n0:n0 + nr. */
+#define FASTNN_PACK_B(T, W, S)                                                   \
+    for (q = 0; q < kc; q++) {                                                   \
+        const T* src = b + (k0 + q) * ldb + n0;                                  \
+        if (q + 8 < kc) {                                                        \
+            _mm_prefetch((const char*)(src + 8 * ldb), _MM_HINT_T0);             \
+            _mm_prefetch((const char*)(src + 8 * ldb + W), _MM_HINT_T0);         \
+        }                                                                        \
+        _mm512_store_##S(bp + q * 2 * W, _mm512_maskz_loadu_##S(m0, src));       \
+        _mm512_store_##S(bp + q * 2 * W + W, _mm512_maskz_loadu_##S(m1, src + W));\
+    }
+/* The panel of B.T: B's rows n0:n0 + nr, columns k0:k0 + kc, each row
+ * written down a column of the block (gathers measured slower). */
+#define FASTNN_PACK_BT(T, W, S)                                                  \
+    for (q = 0; q < 2 * W; q++) {                                                \
+        const T* src = b + (n0 + q) * ldb + k0;                                  \
+        T* dst = bp + q;                                                         \
+        ptrdiff_t kk;                                                            \
+        if (q < nr)                                                              \
+            for (kk = 0; kk < kc; kk++, dst += 2 * W)                            \
+                *dst = src[kk];                                                  \
+        else                                                                     \
+            for (kk = 0; kk < kc; kk++, dst += 2 * W)                            \
+                *dst = 0;                                                        \
+    }
+
 /* Loops over panels of columns, blocks of K and blocks of MR sums. A
  * partial block of sums repeats its first row of A and stores only mr: it
  * reads A through A_PART, whole blocks through A_AT (whose offsets the
  * compiler can fold into the loads). */
-#define FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, SETUP, ROW, A_AT, A_PART, PREF) \
+#define FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, PACK, SETUP, ROW, A_AT, A_PART,  \
+                          PREF)                                                  \
     const ptrdiff_t mr_max = MR;                                                 \
     ptrdiff_t n0, k0, i0, kc, mr, nr, q;                                         \
     M m0, m1;                                                                    \
@@ -112,16 +145,7 @@ static int fastnn_rows_available(void)
         for (k0 = 0; k0 < k; k0 += KC) {                                         \
             kc = k - k0 < KC ? k - k0 : KC;                                      \
             /* The panel's rows k0:k0 + kc, contiguous, zeros past nr. */        \
-            for (q = 0; q < kc; q++) {                                           \
-                const T* src = b + (k0 + q) * ldb + n0;                          \
-                if (q + 8 < kc) {                                                \
-                    _mm_prefetch((const char*)(src + 8 * ldb), _MM_HINT_T0);     \
-                    _mm_prefetch((const char*)(src + 8 * ldb + W), _MM_HINT_T0); \
-                }                                                                \
-                _mm512_store_##S(bp + q * 2 * W, _mm512_maskz_loadu_##S(m0, src));\
-                _mm512_store_##S(bp + q * 2 * W + W,                             \
-                                 _mm512_maskz_loadu_##S(m1, src + W));           \
-            }                                                                    \
+            PACK(T, W, S);                                                       \
             for (i0 = 0; i0 < m; i0 += MR) {                                     \
                 mr = m - i0 < MR ? m - i0 : MR;                                  \
                 SETUP;                                                           \
@@ -139,7 +163,7 @@ static int fastnn_rows_available(void)
     {                                                                            \
         int q;                                                                   \
         for (q = 0; q < mr_max; q++)                                             \
-            rows[q] = a[i0 + (q < mr ? q : 0)] + k0;                             \
+            rows[q] = FASTNN_A_ROW(i0 + (q < mr ? q : 0)) + k0;                  \
     }
 #define FASTNN_ROWS_NN_ROW(kk) ((void)0)
 #define FASTNN_ROWS_NN_AT(r, kk) rows[r][kk]
@@ -151,7 +175,7 @@ static int fastnn_rows_available(void)
     do {                                                                         \
         if (n0 == 0 && i0 + mr_max + (kk) % mr_max < m) {                        \
             const char* next =                                                   \
-                (const char*)(a[i0 + mr_max + (kk) % mr_max] + k0)               \
+                (const char*)(FASTNN_A_ROW(i0 + mr_max + (kk) % mr_max) + k0)    \
                 + ((kk) / mr_max) * 16 * sizeof(*c);                             \
             _mm_prefetch(next, _MM_HINT_T0);                                     \
             if (sizeof(*c) == 8)                                                 \
@@ -160,8 +184,8 @@ static int fastnn_rows_available(void)
     } while (0)
 
 /* A.T @ B: sum r reads column i0 + r of A (column i0 again past m). */
-#define FASTNN_ROWS_TN_SETUP(T) const T* const* arows = a + k0
-#define FASTNN_ROWS_TN_ROW(kk) __typeof__(arows[0]) arow = arows[kk] + i0
+#define FASTNN_ROWS_TN_SETUP(T) ((void)0)
+#define FASTNN_ROWS_TN_ROW(kk) const __typeof__(*c)* arow = FASTNN_A_ROW(k0 + (kk)) + i0
 #define FASTNN_ROWS_TN_AT(r, kk) arow[r]
 #define FASTNN_ROWS_TN_PART(r, kk) arow[(r) < mr ? (r) : 0]
 /* Step kk fetches the next block's elements of row kk (each block reads a
@@ -174,29 +198,36 @@ static int fastnn_rows_available(void)
         }                                                                        \
     } while (0)
 
-/* Kernel NAME: A @ B (OP NN) or A.T @ B (OP TN) over elements T. */
-#define FASTNN_ROWS_KERNEL(NAME, T, V, W, M, S, MR, KC, OP)                      \
+/* Kernel NAME: A @ B (OP NN, PACK B), A.T @ B (OP TN, PACK B) or A @ B.T
+ * (OP NN, PACK BT) over elements T. */
+#define FASTNN_ROWS_KERNEL(NAME, T, V, W, M, S, MR, KC, OP, PACK)                \
     __attribute__((target("avx512f")))                                           \
     static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T* const* a,   \
-                     const T* b, ptrdiff_t ldb, T* c, ptrdiff_t ldc)             \
+                     const T* a0, ptrdiff_t lda, const T* b, ptrdiff_t ldb, T* c, \
+                     ptrdiff_t ldc)                                              \
     {                                                                            \
-        FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, FASTNN_ROWS_##OP##_SETUP(T),    \
-                          FASTNN_ROWS_##OP##_ROW, FASTNN_ROWS_##OP##_AT,         \
-                          FASTNN_ROWS_##OP##_PART, FASTNN_ROWS_##OP##_PREF)      \
+        FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, FASTNN_PACK_##PACK,             \
+                          FASTNN_ROWS_##OP##_SETUP(T), FASTNN_ROWS_##OP##_ROW,   \
+                          FASTNN_ROWS_##OP##_AT, FASTNN_ROWS_##OP##_PART,        \
+                          FASTNN_ROWS_##OP##_PREF)                               \
     }
 
-FASTNN_ROWS_KERNEL(fastnn_rows_gemm_avx512_s, float, __m512, 16, __mmask16, ps,
-                   FASTNN_MR, FASTNN_KC, NN)
-FASTNN_ROWS_KERNEL(fastnn_rows_gemm_avx512_d, double, __m512d, 8, __mmask8, pd,
-                   FASTNN_MR, FASTNN_KC, NN)
-FASTNN_ROWS_KERNEL(fastnn_rows_gemm_t_avx512_s, float, __m512, 16, __mmask16, ps,
-                   FASTNN_MR, FASTNN_KC_T, TN)
-FASTNN_ROWS_KERNEL(fastnn_rows_gemm_t_avx512_d, double, __m512d, 8, __mmask8, pd,
-                   FASTNN_MR_TD, FASTNN_KC_T, TN)
+FASTNN_ROWS_KERNEL(fastnn_rows_nn_avx512_s, float, __m512, 16, __mmask16, ps,
+                   FASTNN_MR, FASTNN_KC, NN, B)
+FASTNN_ROWS_KERNEL(fastnn_rows_nn_avx512_d, double, __m512d, 8, __mmask8, pd,
+                   FASTNN_MR, FASTNN_KC, NN, B)
+FASTNN_ROWS_KERNEL(fastnn_rows_tn_avx512_s, float, __m512, 16, __mmask16, ps,
+                   FASTNN_MR, FASTNN_KC_T, TN, B)
+FASTNN_ROWS_KERNEL(fastnn_rows_tn_avx512_d, double, __m512d, 8, __mmask8, pd,
+                   FASTNN_MR_TD, FASTNN_KC_T, TN, B)
+FASTNN_ROWS_KERNEL(fastnn_rows_nt_avx512_s, float, __m512, 16, __mmask16, ps,
+                   FASTNN_MR, FASTNN_KC, NN, BT)
+FASTNN_ROWS_KERNEL(fastnn_rows_nt_avx512_d, double, __m512d, 8, __mmask8, pd,
+                   FASTNN_MR, FASTNN_KC, NN, BT)
 
 #endif /* FASTNN_ROWS_AVX512 */
 
-/* The portable loops: C = A @ B (trans 0) or A.T @ B (trans 1). */
+/* The portable loops. */
 #define FASTNN_ROWS_PLAIN(T)                                                     \
     ptrdiff_t i, j, q;                                                           \
     for (i = 0; i < m; i++)                                                      \
@@ -204,62 +235,65 @@ FASTNN_ROWS_KERNEL(fastnn_rows_gemm_t_avx512_d, double, __m512d, 8, __mmask8, pd
             c[i * ldc + j] = 0;                                                  \
     for (i = 0; i < m; i++)                                                      \
         for (q = 0; q < k; q++) {                                                \
-            T x = trans ? a[q][i] : a[i][q];                                     \
+            T x = op == FASTNN_TN ? FASTNN_A_ROW(q)[i] : FASTNN_A_ROW(i)[q];     \
             for (j = 0; j < n; j++)                                              \
-                c[i * ldc + j] += x * b[q * ldb + j];                            \
+                c[i * ldc + j] += x * (op == FASTNN_NT ? b[j * ldb + q]          \
+                                                       : b[q * ldb + j]);        \
         }
 
-static void fastnn_rows_plain_s(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                const float* const* a, const float* b, ptrdiff_t ldb,
-                                float* c, ptrdiff_t ldc)
+static void fastnn_rows_plain_s(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                const float* const* a, const float* a0, ptrdiff_t lda,
+                                const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
 {
     FASTNN_ROWS_PLAIN(float)
 }
 
-static void fastnn_rows_plain_d(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                const double* const* a, const double* b, ptrdiff_t ldb,
-                                double* c, ptrdiff_t ldc)
+static void fastnn_rows_plain_d(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                                const double* const* a, const double* a0, ptrdiff_t lda,
+                                const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc)
 {
     FASTNN_ROWS_PLAIN(double)
 }
 
-/* Entry points: trans 0 gives A @ B, trans 1 gives A.T @ B; the AVX-512
- * kernels where the CPU has them, else the plain loops. */
+/* Entry points: the AVX-512 kernels where the CPU has them, else the plain
+ * loops. */
 static int fastnn_rows_cpu = -1;
 
 #ifdef FASTNN_ROWS_AVX512
 #define FASTNN_ROWS_DISPATCH(X)                                                  \
     if (k <= 0) {                                                                \
-        fastnn_rows_plain_##X(trans, m, n, 0, a, b, ldb, c, ldc);                \
+        fastnn_rows_plain_##X(op, m, n, 0, a, a0, lda, b, ldb, c, ldc);          \
         return;                                                                  \
     }                                                                            \
     if (fastnn_rows_cpu < 0)                                                     \
         fastnn_rows_cpu = fastnn_rows_available();                               \
     if (fastnn_rows_cpu) {                                                       \
-        if (trans)                                                               \
-            fastnn_rows_gemm_t_avx512_##X(m, n, k, a, b, ldb, c, ldc);           \
+        if (op == FASTNN_TN)                                                     \
+            fastnn_rows_tn_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc);      \
+        else if (op == FASTNN_NT)                                                \
+            fastnn_rows_nt_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc);      \
         else                                                                     \
-            fastnn_rows_gemm_avx512_##X(m, n, k, a, b, ldb, c, ldc);             \
+            fastnn_rows_nn_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc);      \
         return;                                                                  \
     }
 #else
 #define FASTNN_ROWS_DISPATCH(X)
 #endif
 
-static void fastnn_rows_gemm_s(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                               const float* const* a, const float* b, ptrdiff_t ldb,
-                               float* c, ptrdiff_t ldc)
+static void fastnn_rows_gemm_s(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                               const float* const* a, const float* a0, ptrdiff_t lda,
+                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
 {
     FASTNN_ROWS_DISPATCH(s)
-    fastnn_rows_plain_s(trans, m, n, k, a, b, ldb, c, ldc);
+    fastnn_rows_plain_s(op, m, n, k, a, a0, lda, b, ldb, c, ldc);
 }
 
-static void fastnn_rows_gemm_d(int trans, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                               const double* const* a, const double* b, ptrdiff_t ldb,
-                               double* c, ptrdiff_t ldc)
+static void fastnn_rows_gemm_d(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                               const double* const* a, const double* a0, ptrdiff_t lda,
+                               const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc)
 {
     FASTNN_ROWS_DISPATCH(d)
-    fastnn_rows_plain_d(trans, m, n, k, a, b, ldb, c, ldc);
+    fastnn_rows_plain_d(op, m, n, k, a, a0, lda, b, ldb, c, ldc);
 }
 
 #endif /* FASTNN_ROWS_GEMM_H */

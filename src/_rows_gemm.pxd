@@ -1,30 +1,51 @@
-# Products with the input rows reached through pointers (_rows_gemm.h): the
-# first layer of a shuffled batch without gathering its rows.
+# Products with the input rows reached through pointers, or at a stride
+# (_rows_gemm.h): the first layer of a shuffled batch without gathering its
+# rows, and the hidden layers' moderate products.
 from cython cimport floating
 
 cdef extern from "_rows_gemm.h" nogil:
+    enum:
+        ROWS_NN "FASTNN_NN"
+        ROWS_TN "FASTNN_TN"
+        ROWS_NT "FASTNN_NT"
     bint rows_available "fastnn_rows_available" () noexcept
-    void rows_gemm_s "fastnn_rows_gemm_s" (int trans, Py_ssize_t m, Py_ssize_t n,
-                                           Py_ssize_t k, const float** a, const float* b,
-                                           Py_ssize_t ldb, float* c,
+    void rows_gemm_s "fastnn_rows_gemm_s" (int op, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                           const float** a, const float* a0, Py_ssize_t lda,
+                                           const float* b, Py_ssize_t ldb, float* c,
                                            Py_ssize_t ldc) noexcept
-    void rows_gemm_d "fastnn_rows_gemm_d" (int trans, Py_ssize_t m, Py_ssize_t n,
-                                           Py_ssize_t k, const double** a, const double* b,
-                                           Py_ssize_t ldb, double* c,
-                                           Py_ssize_t ldc) noexcept
+    void rows_gemm_d "fastnn_rows_gemm_d" (int op, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                           const double** a, const double* a0,
+                                           Py_ssize_t lda, const double* b, Py_ssize_t ldb,
+                                           double* c, Py_ssize_t ldc) noexcept
 
 
-cdef inline void rows_gemm(bint trans, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                           const floating** a, const floating* b, Py_ssize_t ldb,
-                           floating* c, Py_ssize_t ldc) noexcept nogil:
-    """C (m x n, row-major) = A @ B, or A.T @ B when ``trans``.
+cdef inline void rows_gemm(int op, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                           const floating** a, const floating* a0, Py_ssize_t lda,
+                           const floating* b, Py_ssize_t ldb, floating* c,
+                           Py_ssize_t ldc) noexcept nogil:
+    """C (m x n, row-major) = A @ B (``ROWS_NN``), A.T @ B (``ROWS_TN``) or A @ B.T (``ROWS_NT``).
 
-    ``a[i]`` points at row i of A (m x k), or of A (k x m) when ``trans``;
-    B has k rows. C is overwritten.
+    ``a[i]`` points at row i of A (m x k, or k x m for ``ROWS_TN``), or,
+    with ``a`` NULL, the rows lie ``lda`` apart from ``a0``. B has k rows
+    (n rows for ``ROWS_NT``). C is overwritten.
     """
     if m == 0 or n == 0:
         return
     if floating is float:
-        rows_gemm_s(trans, m, n, k, a, b, ldb, c, ldc)
+        rows_gemm_s(op, m, n, k, a, a0, lda, b, ldb, c, ldc)
     else:
-        rows_gemm_d(trans, m, n, k, a, b, ldb, c, ldc)
+        rows_gemm_d(op, m, n, k, a, a0, lda, b, ldb, c, ldc)
+
+
+cdef inline bint rows_fit(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                          Py_ssize_t itemsize) noexcept nogil:
+    """Whether the kernels beat BLAS on a product of contiguous operands.
+
+    C (m x n) with inner length k. Measured against OpenBLAS on one core:
+    below 2**20 multiply-adds its small-matrix kernels win; from there the
+    row kernels do where every side holds at least 32 and each operand at
+    most 512 KiB (their blocks then stay in L2; past that BLAS's cache
+    blocking wins).
+    """
+    return (min(m, min(n, k)) >= 32 and m * n * k >= 1048576
+            and m * k * itemsize <= 524288 and k * n * itemsize <= 524288)

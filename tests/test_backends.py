@@ -183,7 +183,7 @@ def test_epoch_matches_reference(backend, dtype, kind, batch_size, sparse, epoch
 
 @pytest.fixture(params=[False, True], ids=["gathered", "row-kernels"])
 def row_kernels(request):
-    """The split first layer with rows gathered for BLAS, then with the row kernels."""
+    """BLAS alone (a split first layer's rows gathered for it), then the row kernels."""
     if request.param and not _mlp.row_kernels():
         pytest.skip("the row kernels need a CPU with AVX-512")
     before = _mlp.row_kernels(request.param)
@@ -211,6 +211,35 @@ def test_epoch_with_split_first_layer(monkeypatch, dtype, hidden, shuffled, batc
         _force_threads(monkeypatch, 3, split)
         trained[split] = assert_trains_like_reference(fast, net, theta0, data, order,
                                                       batch_size, "adam", 2, dtype, l1=1e-3)
+    assert not np.array_equal(trained[False], trained[True])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "maxout"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_epoch_with_row_kernels_on_hidden_layers(monkeypatch, dtype, hidden, threads):
+    # 100 features, 120 and 90 units, 300 rows in batches of 260: each
+    # thread's 260 or 130 rows make products past 2**20 multiply-adds with
+    # every side 32 or more (rows_fit): whole and partial blocks of sums and
+    # panels, two blocks of K for the weight gradients. The last batch (40
+    # rows) and the output layer's 3 columns stay with BLAS. BLAS and the
+    # kernels sum in another order: the same training to rounding, not bit
+    # for bit (so the kernels did run).
+    net, theta0, data = make_problem([100, 120, 90, 3], hidden, "log_loss", dtype, n=300,
+                                     weighted=True)
+    order = np.random.RandomState(1).permutation(300).astype(np.intp)
+    _force_threads(monkeypatch, threads, False)
+    before = _mlp.row_kernels()
+    if not before:
+        pytest.skip("the row kernels need a CPU with AVX-512")
+    trained = {}
+    try:
+        for on in (False, True):
+            _mlp.row_kernels(on)
+            trained[on] = assert_trains_like_reference(get_backend("cython"), net, theta0, data,
+                                                       order, 260, "adam", 2, dtype)
+    finally:
+        _mlp.row_kernels(before)
     assert not np.array_equal(trained[False], trained[True])
 
 

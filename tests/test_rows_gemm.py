@@ -1,9 +1,11 @@
 """The row kernels (``src/_rows_gemm.h``): the split first layer's products
-read the batch's rows where they lie in X instead of gathering them.
+read the batch's rows where they lie in X instead of gathering them, and
+the hidden layers' moderate products skip BLAS.
 
 Checked against NumPy over the shapes their blocking cuts (blocks of 12
-sums, panels of two vectors, blocks of K), in float32 and float64, and
-through whole epochs with and without them.
+sums, panels of two vectors, blocks of K), for the three products, rows
+through pointers and at a stride, in float32 and float64, and through whole
+epochs with and without them (``test_backends``).
 """
 
 import numpy as np
@@ -32,30 +34,45 @@ SHAPES = [(1, 1, 1), (12, 32, 5), (13, 33, 7), (11, 17, 300), (25, 15, 600),
           (14, 50, 3)]
 
 
+def _operands(op, m, n, k, dtype, rng):
+    """X, the rows and columns of X that make A, and B, for C (m x n) = op(A, B)."""
+    a_rows, a_cols = (k, m) if op == "tn" else (m, k)
+    X = rng.standard_normal((a_rows + 7, a_cols + 9)).astype(dtype)
+    # Rows out of order and repeated, and a column range inside wider rows.
+    rows = rng.integers(0, X.shape[0], a_rows)
+    B = rng.standard_normal((n, k) if op == "nt" else (k, n)).astype(dtype)
+    return X, rows, 4, a_cols, B
+
+
+def _expected(op, A, B):
+    A, B = A.astype(np.float64), B.astype(np.float64)
+    return A.T @ B if op == "tn" else A @ (B.T if op == "nt" else B)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("trans", [False, True])
+@pytest.mark.parametrize("op", ["nn", "tn", "nt"])
+@pytest.mark.parametrize("strided", [False, True], ids=["pointers", "stride"])
 @pytest.mark.parametrize("m, n, k", SHAPES)
-def test_rows_matmul_matches_numpy(dtype, trans, m, n, k):
+def test_rows_matmul_matches_numpy(dtype, op, strided, m, n, k):
     rng = np.random.default_rng(m * 1000 + n * 10 + k)
-    n_rows = k if trans else m
-    # Rows out of order, repeated, and a column range inside wider rows.
-    X = rng.standard_normal((n_rows + 7, (m if trans else k) + 9)).astype(dtype)
-    rows = rng.integers(0, X.shape[0], n_rows)
-    first = 4
-    count = m if trans else k
-    block = X[rows, first:first + count]
-    B = rng.standard_normal((k, n)).astype(dtype)
-    got = _mlp.rows_matmul(X, rows, first, count, B, trans)
-    expected = (block.T if trans else block).astype(np.float64) @ B.astype(np.float64)
+    X, rows, first, count, B = _operands(op, m, n, k, dtype, rng)
+    if strided:
+        # A hidden layer's operand: X's own rows, in order, at its stride.
+        X = np.ascontiguousarray(X[:len(rows)])
+        rows = np.arange(len(rows))
+    got = _mlp.rows_matmul(X, None if strided else rows, first, count, B, op)
+    expected = _expected(op, X[rows, first:first + count], B)
     assert got.dtype == dtype and got.shape == (m, n)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.sqrt(k))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_rows_matmul_empty_inner_length_gives_zeros(dtype):
+@pytest.mark.parametrize("op", ["nn", "nt"])
+def test_rows_matmul_empty_inner_length_gives_zeros(dtype, op):
     X = np.ones((3, 4), dtype=dtype)
-    out = _mlp.rows_matmul(X, np.array([0, 2]), 1, 0, np.ones((0, 5), dtype=dtype))
+    B = np.ones((5, 0) if op == "nt" else (0, 5), dtype=dtype)
+    out = _mlp.rows_matmul(X, np.array([0, 2]), 1, 0, B, op)
     np.testing.assert_array_equal(out, np.zeros((2, 5)))
 
 
@@ -66,10 +83,31 @@ def test_rows_matmul_rejects_bad_arguments():
         _mlp.rows_matmul(X, np.array([0]), 3, 2, B)
     with pytest.raises(ValueError, match="row index"):
         _mlp.rows_matmul(X, np.array([3]), 0, 2, B)
-    with pytest.raises(ValueError, match="rows"):
-        _mlp.rows_matmul(X, np.array([0, 1, 2]), 0, 2, B, True)
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="shape"):
+        _mlp.rows_matmul(X, np.array([0, 1, 2]), 0, 2, B, "tn")
+    with pytest.raises(ValueError, match="shape"):
         _mlp.rows_matmul(X, np.array([0]), 0, 3, B)
+    with pytest.raises(ValueError, match="shape"):
+        _mlp.rows_matmul(X, np.array([0]), 0, 2, B, "nt")
+    with pytest.raises(ValueError, match="op must be"):
+        _mlp.rows_matmul(X, np.array([0]), 0, 2, B, "tt")
+
+
+@pytest.mark.parametrize("m, n, k, itemsize, fits", [
+    (128, 128, 256, 4, True),       # Fashion-MNIST's second layer, per thread
+    (128, 128, 256, 8, True),
+    (31, 128, 256, 4, False),       # each side at least 32
+    (128, 31, 256, 4, False),
+    (128, 128, 31, 4, False),
+    (128, 512, 256, 4, True),       # B at the 512 KiB limit
+    (128, 512, 256, 8, False),      # B past it
+    (1024, 64, 128, 4, True),       # A at the limit
+    (1025, 64, 128, 4, False),      # A past it
+    (128, 64, 128, 8, True),        # 2**20 multiply-adds
+    (127, 64, 128, 8, False),       # fewer: OpenBLAS's small-matrix kernels
+])
+def test_rows_fit_rule(m, n, k, itemsize, fits):
+    assert _mlp.rows_fit_shape(m, n, k, itemsize) is fits
 
 
 def test_row_kernels_switch():
