@@ -42,6 +42,10 @@ from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_st
 cdef extern from "_threads.h":
     int fastnn_max_threads() noexcept nogil
 
+cdef extern from *:
+    # GCC's cache hint: fetch the line at an address, not waiting for it.
+    void prefetch "__builtin_prefetch" (const void* address) noexcept nogil
+
 cdef extern from "Python.h":
     # Without Cython's exception check: the batch loop reports -1 itself.
     int check_signals "PyErr_CheckSignals" () noexcept
@@ -388,6 +392,13 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     else:
         eps = 2.220446049250313e-16
 
+    # The targets' rows are scattered in memory: fetch them (and the
+    # weights) while the forward pass runs.
+    for r in range(nb):
+        i = sample_at(rows, start, r)
+        prefetch(Y + i * n_out)
+        if sw != NULL:
+            prefetch(sw + i)
     xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xhats, xbuf, max_batch,
                         split, lo)
 
