@@ -113,19 +113,57 @@ enum { FASTNN_NN = 0, FASTNN_TN = 1, FASTNN_NT = 2 };
         _mm512_store_##S(bp + q * 2 * W + W, _mm512_maskz_loadu_##S(m1, src + W));\
     }
 /* The panel of B.T: B's rows n0:n0 + nr, columns k0:k0 + kc, each row
- * written down a column of the block (gathers measured slower). */
-#define FASTNN_PACK_BT(T, W, S)                                                  \
-    for (q = 0; q < 2 * W; q++) {                                                \
-        const T* src = b + (n0 + q) * ldb + k0;                                  \
-        T* dst = bp + q;                                                         \
-        ptrdiff_t kk;                                                            \
-        if (q < nr)                                                              \
-            for (kk = 0; kk < kc; kk++, dst += 2 * W)                            \
-                *dst = src[kk];                                                  \
-        else                                                                     \
-            for (kk = 0; kk < kc; kk++, dst += 2 * W)                            \
-                *dst = 0;                                                        \
+ * down a column of the block (zeros past nr), by FASTNN_PACK_T below. */
+#define FASTNN_PACK_BT(T, W, S) fastnn_pack_t_##S(b + n0 * ldb + k0, ldb, nr, kc, bp)
+
+/* bp[q * 2W + j] = b[j * ldb + q], j < 2W (0 from nr on), q < kc: squares of
+ * W x W read as rows and transposed in registers, by log2(W) rounds that
+ * swap the off-diagonal halves of ever smaller blocks (vpermt2*); gathers
+ * and plain loops measured slower. IT is an index lane's integer type. */
+#define FASTNN_PACK_T(T, V, W, S, IT)                                            \
+    __attribute__((target("avx512f")))                                           \
+    static void fastnn_pack_t_##S(const T* b, ptrdiff_t ldb, ptrdiff_t nr,       \
+                                  ptrdiff_t kc, T* bp)                           \
+    {                                                                            \
+        IT lo[W] __attribute__((aligned(64))), hi[W] __attribute__((aligned(64)));\
+        __m512i sel_lo[4], sel_hi[4];                                            \
+        V r[W];                                                                  \
+        ptrdiff_t j0, q0, x, h, i, round;                                        \
+        /* Round h: lanes x with bit h set come from the partner row. */         \
+        for (h = W / 2, round = 0; h >= 1; h /= 2, round++) {                    \
+            for (x = 0; x < W; x++) {                                            \
+                lo[x] = (IT)((x & h) ? W + x - h : x);                           \
+                hi[x] = (IT)((x & h) ? W + x : x + h);                           \
+            }                                                                    \
+            sel_lo[round] = _mm512_load_si512(lo);                               \
+            sel_hi[round] = _mm512_load_si512(hi);                               \
+        }                                                                        \
+        for (j0 = 0; j0 < 2 * W; j0 += W)                                        \
+            for (q0 = 0; q0 < kc; q0 += W) {                                     \
+                ptrdiff_t left = kc - q0 < W ? kc - q0 : W;                      \
+                __mmask16 mq = (__mmask16)((1u << left) - 1);                    \
+                _Pragma("GCC unroll 16")                                         \
+                for (i = 0; i < W; i++)                                          \
+                    r[i] = j0 + i < nr                                           \
+                        ? _mm512_maskz_loadu_##S(mq, b + (j0 + i) * ldb + q0)    \
+                        : _mm512_setzero_##S();                                  \
+                _Pragma("GCC unroll 4")                                          \
+                for (h = W / 2, round = 0; h >= 1; h /= 2, round++) {            \
+                    _Pragma("GCC unroll 16")                                     \
+                    for (i = 0; i < W; i++)                                      \
+                        if (!(i & h)) {                                          \
+                            V a = r[i], c = r[i + h];                            \
+                            r[i] = _mm512_permutex2var_##S(a, sel_lo[round], c); \
+                            r[i + h] = _mm512_permutex2var_##S(a, sel_hi[round], c);\
+                        }                                                        \
+                }                                                                \
+                for (i = 0; i < left; i++)                                       \
+                    _mm512_store_##S(bp + (q0 + i) * 2 * W + j0, r[i]);          \
+            }                                                                    \
     }
+
+FASTNN_PACK_T(float, __m512, 16, ps, int)
+FASTNN_PACK_T(double, __m512d, 8, pd, long long)
 
 /* Loops over panels of columns, blocks of K and blocks of MR sums. A
  * partial block of sums repeats its first row of A and stores only mr: it
