@@ -250,18 +250,16 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
                           FASTNN_ROWS_##OP##_PREF)                               \
     }
 
-FASTNN_ROWS_KERNEL(fastnn_rows_nn_avx512_s, float, __m512, 16, __mmask16, ps,
-                   FASTNN_MR, FASTNN_KC, NN, B)
-FASTNN_ROWS_KERNEL(fastnn_rows_nn_avx512_d, double, __m512d, 8, __mmask8, pd,
-                   FASTNN_MR, FASTNN_KC, NN, B)
-FASTNN_ROWS_KERNEL(fastnn_rows_tn_avx512_s, float, __m512, 16, __mmask16, ps,
-                   FASTNN_MR, FASTNN_KC_T, TN, B)
-FASTNN_ROWS_KERNEL(fastnn_rows_tn_avx512_d, double, __m512d, 8, __mmask8, pd,
-                   FASTNN_MR_TD, FASTNN_KC_T, TN, B)
-FASTNN_ROWS_KERNEL(fastnn_rows_nt_avx512_s, float, __m512, 16, __mmask16, ps,
-                   FASTNN_MR, FASTNN_KC, NN, BT)
-FASTNN_ROWS_KERNEL(fastnn_rows_nt_avx512_d, double, __m512d, 8, __mmask8, pd,
-                   FASTNN_MR, FASTNN_KC, NN, BT)
+/* NAME_s over floats and NAME_d over doubles (MR_D sums per block). */
+#define FASTNN_ROWS_KERNELS(NAME, MR_D, KC, OP, PACK)                            \
+    FASTNN_ROWS_KERNEL(NAME##_s, float, __m512, 16, __mmask16, ps, FASTNN_MR, KC, \
+                       OP, PACK)                                                 \
+    FASTNN_ROWS_KERNEL(NAME##_d, double, __m512d, 8, __mmask8, pd, MR_D, KC, OP, \
+                       PACK)
+
+FASTNN_ROWS_KERNELS(fastnn_rows_nn_avx512, FASTNN_MR, FASTNN_KC, NN, B)
+FASTNN_ROWS_KERNELS(fastnn_rows_tn_avx512, FASTNN_MR_TD, FASTNN_KC_T, TN, B)
+FASTNN_ROWS_KERNELS(fastnn_rows_nt_avx512, FASTNN_MR, FASTNN_KC, NN, BT)
 
 #endif /* FASTNN_ROWS_AVX512 */
 
