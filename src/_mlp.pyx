@@ -54,8 +54,8 @@ import numpy as np
 
 # Whether the row kernels (_rows_gemm.h) run where they can: an epoch's split
 # first layer reads the batch's rows in place instead of gathering them for
-# BLAS, and the hidden layers' moderate products skip BLAS's packing. On
-# where the CPU has AVX-512 (``row_kernels``).
+# BLAS, and the other layers' moderate products (``rows_fit``) skip BLAS.
+# On by default where the CPU has AVX-512 (``row_kernels``).
 cdef bint ROWS_KERNEL = rows_available()
 
 cdef enum:

@@ -4,8 +4,8 @@
  * memory. BLAS needs them gathered into one block first; these kernels take
  * a pointer per row instead, so the rows go straight from X into registers.
  * With a stride instead of pointers they also serve contiguous operands,
- * where on the hidden layers' moderate shapes they beat OpenBLAS's packing
- * (fastnn_rows_fit says which shapes). Three products, C (m x n):
+ * where on the hidden layers' moderate shapes they beat OpenBLAS (rows_fit
+ * in _rows_gemm.pxd says which shapes). Three products, C (m x n):
  *
  *   op FASTNN_NN   C = A @ B, A (m x k): the forward product
  *   op FASTNN_TN   C = A.T @ B, A (k x m): a weight gradient (inputs.T @ deltas)
