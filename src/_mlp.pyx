@@ -392,13 +392,15 @@ cdef double raw_loss_grad(Net* net, Data* d, const Py_ssize_t* rows,
     else:
         eps = 2.220446049250313e-16
 
-    # The targets' rows are scattered in memory: fetch them (and the
-    # weights) while the forward pass runs.
-    for r in range(nb):
-        i = sample_at(rows, start, r)
-        prefetch(Y + i * n_out)
-        if sw != NULL:
-            prefetch(sw + i)
+    # Shuffled, the targets' rows are scattered in memory: fetch them (and
+    # the weights) while the forward pass runs. In order (rows NULL: also
+    # L-BFGS's whole-set pass) they are read in sequence and need no hint.
+    if rows != NULL:
+        for r in range(nb):
+            i = rows[start + r]
+            prefetch(Y + i * n_out)
+            if sw != NULL:
+                prefetch(sw + i)
     xin = forward_batch(net, d, rows, start, nb, theta, acts, pres, xhats, xbuf, max_batch,
                         split, lo)
 
