@@ -129,9 +129,10 @@ cdef struct Parts:
     void* xparts
     void* zparts
     void* d0
-    # With the row kernels (``ROWS_KERNEL``) the threads gather nothing:
-    # thread k's block of ``xrows`` (max_batch pointers) points at its
-    # columns of each row of the batch. Else NULL.
+    # With the row kernels (``ROWS_KERNEL``) the threads gather nothing for
+    # the product: thread k's block of ``xrows`` (max_batch pointers) points
+    # at its columns of each row of the batch, and the kernels copy them to
+    # its block of ``xparts`` as they go, for the weight gradient. Else NULL.
     const void** xrows
 
 
@@ -640,6 +641,11 @@ cdef inline void thread_features(Py_ssize_t k, Parts* p, Py_ssize_t nf, Py_ssize
     c[0] = feature_start(k + 1, p.n_threads, nf) - f[0]
 
 
+cdef inline floating* column_block(Parts* p, Py_ssize_t k, const floating* like) noexcept nogil:
+    # Thread k's block of ``xparts``, its columns of the batch (``like`` gives the type).
+    return <floating*>p.xparts + k * p.max_batch * p.split_cols
+
+
 cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
                                           const Py_ssize_t* rows, Py_ssize_t start,
                                           Py_ssize_t nb, Py_ssize_t k, Parts* p, bint fill,
@@ -652,7 +658,7 @@ cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
     column and the number of columns.
     """
     cdef Py_ssize_t r
-    cdef floating* buf = <floating*>p.xparts + k * p.max_batch * p.split_cols
+    cdef floating* buf = column_block(p, k, X)
     thread_features(k, p, nf, f, c)
     if rows == NULL:
         ld[0] = nf
@@ -666,17 +672,16 @@ cdef inline const floating* split_columns(const floating* X, Py_ssize_t nf,
 
 cdef inline const floating** row_pointers(const floating* X, Py_ssize_t nf,
                                           const Py_ssize_t* rows, Py_ssize_t start,
-                                          Py_ssize_t nb, Py_ssize_t k, Py_ssize_t f, Parts* p,
-                                          bint fill) noexcept nogil:
-    """Thread k's block of ``xrows``: where each row of the batch has column f.
+                                          Py_ssize_t nb, Py_ssize_t k, Py_ssize_t f,
+                                          Parts* p) noexcept nogil:
+    """Thread k's block of ``xrows``, filled: where each row of the batch has column f.
 
-    Filled when ``fill``; the row kernels read the rows there, ungathered.
+    The row kernels read the rows there, ungathered.
     """
     cdef Py_ssize_t r
     cdef const floating** ptrs = <const floating**>p.xrows + k * p.max_batch
-    if fill:
-        for r in range(nb):
-            ptrs[r] = X + (start + r if rows == NULL else rows[start + r]) * nf + f
+    for r in range(nb):
+        ptrs[r] = X + (start + r if rows == NULL else rows[start + r]) * nf + f
     return ptrs
 
 
@@ -696,10 +701,13 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
     cdef const floating* x
     cdef floating* z = <floating*>p.zparts + k * p.max_batch * w0
     if p.xrows != NULL:
+        # Shuffled, the kernels also keep the rows' columns in the thread's
+        # block of xparts for split_weight_grad (see _rows_gemm.h).
         thread_features(k, p, d.n_features, &f, &c)
         rows_gemm(ROWS_NN, nb, w0, c,
-                  row_pointers(X, d.n_features, rows, start, nb, k, f, p, True), NULL, 0,
-                  theta + net.coef_off[0] + f * w0, w0, z, w0)
+                  row_pointers(X, d.n_features, rows, start, nb, k, f, p), NULL, 0,
+                  theta + net.coef_off[0] + f * w0, w0, z, w0,
+                  NULL if rows == NULL else column_block(p, k, X), c)
         return
     x = split_columns(X, d.n_features, rows, start, nb, k, p, True, &ld, &f, &c)
     gemm(False, False, <int>nb, <int>w0, <int>c, <floating>1.0, x, <int>ld,
@@ -723,18 +731,18 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
                             Parts* p) noexcept nogil:
     """Thread k's rows ``f:g`` of the first layer's weight gradient, into ``grad``.
 
-    ``X_batch[:, f:g].T @ D`` with D the batch's deltas in ``d0``.
+    ``X_batch[:, f:g].T @ D`` with D the batch's deltas in ``d0``. The
+    shuffled batch's columns are in the thread's block of ``xparts``,
+    gathered or kept by ``split_product``.
     """
     cdef Py_ssize_t w0 = width(net, 0), ld, f, c
     cdef const floating* X = <const floating*>d.values
     cdef const floating* x
+    x = split_columns(X, d.n_features, rows, start, nb, k, p, False, &ld, &f, &c)
     if p.xrows != NULL:
-        thread_features(k, p, d.n_features, &f, &c)
-        rows_gemm(ROWS_TN, c, w0, nb,
-                  row_pointers(X, d.n_features, rows, start, nb, k, f, p, False), NULL, 0,
+        rows_gemm(ROWS_TN, c, w0, nb, NULL, x, ld,
                   <floating*>p.d0, w0, grad + net.coef_off[0] + f * w0, w0)
         return
-    x = split_columns(X, d.n_features, rows, start, nb, k, p, False, &ld, &f, &c)
     gemm(True, False, <int>c, <int>w0, <int>nb, <floating>1.0, x, <int>ld,
          <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
 
@@ -975,19 +983,23 @@ def rows_fit_shape(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t itemsize
 
 
 def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t count,
-                const floating[:, ::1] B, op="nn"):
+                const floating[:, ::1] B, op="nn", keep=False):
     """A product of ``A = X[rows, first:first + count]`` by the row kernels.
 
     ``op`` is ``"nn"`` (``A @ B``), ``"tn"`` (``A.T @ B``) or ``"nt"``
     (``A @ B.T``). With ``rows`` None the kernels step through all of X's
     rows at its stride, as for a hidden layer; else they follow a pointer
-    per row, as for a split first layer. Exposed for tests; on a CPU
-    without AVX-512 the kernels' plain C loops run.
+    per row, as for a split first layer. With ``keep`` (``"nn"`` and
+    ``"nt"``) the copy of A the kernels make on the way is returned too, as
+    ``(product, copy)``. Exposed for tests; on a CPU without AVX-512 the
+    kernels' plain C loops run.
     """
     cdef Py_ssize_t n, i, k, kind
     cdef Py_ssize_t[::1] picked
     if op not in ("nn", "tn", "nt"):
         raise ValueError(f"op must be 'nn', 'tn' or 'nt', got {op!r}")
+    if keep and op == "tn":
+        raise ValueError("keep is for op 'nn' and 'nt'")
     kind = {"nn": ROWS_NN, "tn": ROWS_TN, "nt": ROWS_NT}[op]
     if not 0 <= first <= first + count <= X.shape[1]:
         raise ValueError("columns out of range")
@@ -1003,6 +1015,9 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
     out = np.zeros((count if kind == ROWS_TN else n, B.shape[0] if kind == ROWS_NT else B.shape[1]),
                    dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] C = out
+    # NaN where the kernels copy nothing.
+    kept = np.full((n, count), np.nan, dtype=out.dtype)
+    cdef floating[:, ::1] K = kept
     cdef Py_ssize_t[::1] ptrs = np.empty(max(n, 1), dtype=np.intp)
     cdef const floating** a = <const floating**>&ptrs[0]
     for i in range(n):
@@ -1011,8 +1026,8 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
         rows_gemm(kind, C.shape[0], C.shape[1], k, NULL if rows is None else a,
                   &X[0, 0] + first if X.shape[0] > 0 else NULL, X.shape[1],
                   &B[0, 0] if B.shape[0] > 0 and B.shape[1] > 0 else NULL, B.shape[1],
-                  &C[0, 0], C.shape[1])
-    return out
+                  &C[0, 0], C.shape[1], &K[0, 0] if keep and K.size > 0 else NULL, count)
+    return (out, kept) if keep else out
 
 
 def max_threads():

@@ -12,7 +12,12 @@
  *   op FASTNN_NT   C = A @ B.T, A (m x k), B (n x k): deltas @ W.T
  *
  * Row i of A is a[i], or a0 + i * lda when a is NULL. B and C are row-major
- * with leading dimensions ldb and ldc; C is overwritten. The AVX-512 code is
+ * with leading dimensions ldb and ldc; C is overwritten. Unless ac is NULL
+ * (only for FASTNN_NN and FASTNN_NT), A is also kept: its row i copied to
+ * ac + i * ldac, as the rows pass through L1 on their first use. A split
+ * first layer keeps its scattered rows so for the batch's weight gradient:
+ * the copy, written, goes back to L3 when L2 lets it go, where the rows of
+ * X, only read, would be dropped and fetched again from memory. The AVX-512 code is
  * compiled for that target alone and chosen at run time
  * (fastnn_rows_available), so the module still loads and runs on any x86-64
  * (the caller then uses BLAS); a plain C loop stands in where there is no
@@ -28,6 +33,7 @@
 #define FASTNN_ROWS_GEMM_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* Sums per block (rows of C), and rows of B per copied block, for A @ B;
  * A.T @ B reads MR elements of a row of A per step: 8 doubles, one cache
@@ -170,7 +176,7 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
  * reads A through A_PART, whole blocks through A_AT (whose offsets the
  * compiler can fold into the loads). */
 #define FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, PACK, SETUP, ROW, A_AT, A_PART,  \
-                          PREF)                                                  \
+                          PREF, KEEP)                                            \
     const ptrdiff_t mr_max = MR;                                                 \
     ptrdiff_t n0, k0, i0, kc, mr, nr, q;                                         \
     M m0, m1;                                                                    \
@@ -187,6 +193,7 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
             for (i0 = 0; i0 < m; i0 += MR) {                                     \
                 mr = m - i0 < MR ? m - i0 : MR;                                  \
                 SETUP;                                                           \
+                KEEP;                                                            \
                 if (mr == MR)                                                    \
                     FASTNN_ROWS_BLOCK(T, V, W, M, S, MR, ROW, A_AT, PREF);       \
                 else                                                             \
@@ -221,11 +228,21 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
         }                                                                        \
     } while (0)
 
+/* On the first panel each block copies its stretch of A's rows to ac. */
+#define FASTNN_ROWS_NN_KEEP                                                      \
+    do {                                                                         \
+        if (ac != NULL && n0 == 0)                                               \
+            for (q = 0; q < mr; q++)                                             \
+                memcpy(ac + (i0 + q) * ldac + k0, FASTNN_A_ROW(i0 + q) + k0,     \
+                       kc * sizeof(*c));                                         \
+    } while (0)
+
 /* A.T @ B: sum r reads column i0 + r of A (column i0 again past m). */
 #define FASTNN_ROWS_TN_SETUP(T) ((void)0)
 #define FASTNN_ROWS_TN_ROW(kk) const __typeof__(*c)* arow = FASTNN_A_ROW(k0 + (kk)) + i0
 #define FASTNN_ROWS_TN_AT(r, kk) arow[r]
 #define FASTNN_ROWS_TN_PART(r, kk) arow[(r) < mr ? (r) : 0]
+#define FASTNN_ROWS_TN_KEEP ((void)0)
 /* Step kk fetches the next block's elements of row kk (each block reads a
  * new stretch of every row, so on every panel). */
 #define FASTNN_ROWS_TN_PREF(kk)                                                  \
@@ -242,12 +259,12 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
     __attribute__((target("avx512f")))                                           \
     static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T* const* a,   \
                      const T* a0, ptrdiff_t lda, const T* b, ptrdiff_t ldb, T* c, \
-                     ptrdiff_t ldc)                                              \
+                     ptrdiff_t ldc, T* ac, ptrdiff_t ldac)                       \
     {                                                                            \
         FASTNN_ROWS_LOOPS(T, V, W, M, S, MR, KC, FASTNN_PACK_##PACK,             \
                           FASTNN_ROWS_##OP##_SETUP(T), FASTNN_ROWS_##OP##_ROW,   \
                           FASTNN_ROWS_##OP##_AT, FASTNN_ROWS_##OP##_PART,        \
-                          FASTNN_ROWS_##OP##_PREF)                               \
+                          FASTNN_ROWS_##OP##_PREF, FASTNN_ROWS_##OP##_KEEP)      \
     }
 
 /* NAME_s over floats and NAME_d over doubles (MR_D sums per block). */
@@ -266,6 +283,9 @@ FASTNN_ROWS_KERNELS(fastnn_rows_nt_avx512, FASTNN_MR, FASTNN_KC, NN, BT)
 /* The portable loops. */
 #define FASTNN_ROWS_PLAIN(T)                                                     \
     ptrdiff_t i, j, q;                                                           \
+    if (ac != NULL && op != FASTNN_TN)                                           \
+        for (i = 0; i < m; i++)                                                  \
+            memcpy(ac + i * ldac, FASTNN_A_ROW(i), k * sizeof(T));               \
     for (i = 0; i < m; i++)                                                      \
         for (j = 0; j < n; j++)                                                  \
             c[i * ldc + j] = 0;                                                  \
@@ -279,14 +299,16 @@ FASTNN_ROWS_KERNELS(fastnn_rows_nt_avx512, FASTNN_MR, FASTNN_KC, NN, BT)
 
 static void fastnn_rows_plain_s(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                 const float* const* a, const float* a0, ptrdiff_t lda,
-                                const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+                                const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                                float* ac, ptrdiff_t ldac)
 {
     FASTNN_ROWS_PLAIN(float)
 }
 
 static void fastnn_rows_plain_d(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                 const double* const* a, const double* a0, ptrdiff_t lda,
-                                const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc)
+                                const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc,
+                                double* ac, ptrdiff_t ldac)
 {
     FASTNN_ROWS_PLAIN(double)
 }
@@ -298,18 +320,18 @@ static int fastnn_rows_cpu = -1;
 #ifdef FASTNN_ROWS_AVX512
 #define FASTNN_ROWS_DISPATCH(X)                                                  \
     if (k <= 0) {                                                                \
-        fastnn_rows_plain_##X(op, m, n, 0, a, a0, lda, b, ldb, c, ldc);          \
+        fastnn_rows_plain_##X(op, m, n, 0, a, a0, lda, b, ldb, c, ldc, NULL, 0); \
         return;                                                                  \
     }                                                                            \
     if (fastnn_rows_cpu < 0)                                                     \
         fastnn_rows_cpu = fastnn_rows_available();                               \
     if (fastnn_rows_cpu) {                                                       \
         if (op == FASTNN_TN)                                                     \
-            fastnn_rows_tn_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc);      \
+            fastnn_rows_tn_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc, NULL, 0);\
         else if (op == FASTNN_NT)                                                \
-            fastnn_rows_nt_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc);      \
+            fastnn_rows_nt_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);\
         else                                                                     \
-            fastnn_rows_nn_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc);      \
+            fastnn_rows_nn_avx512_##X(m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);\
         return;                                                                  \
     }
 #else
@@ -318,18 +340,20 @@ static int fastnn_rows_cpu = -1;
 
 static void fastnn_rows_gemm_s(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                const float* const* a, const float* a0, ptrdiff_t lda,
-                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                               float* ac, ptrdiff_t ldac)
 {
     FASTNN_ROWS_DISPATCH(s)
-    fastnn_rows_plain_s(op, m, n, k, a, a0, lda, b, ldb, c, ldc);
+    fastnn_rows_plain_s(op, m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);
 }
 
 static void fastnn_rows_gemm_d(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                                const double* const* a, const double* a0, ptrdiff_t lda,
-                               const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc)
+                               const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc,
+                               double* ac, ptrdiff_t ldac)
 {
     FASTNN_ROWS_DISPATCH(d)
-    fastnn_rows_plain_d(op, m, n, k, a, a0, lda, b, ldb, c, ldc);
+    fastnn_rows_plain_d(op, m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);
 }
 
 #endif /* FASTNN_ROWS_GEMM_H */

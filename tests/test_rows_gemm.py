@@ -4,7 +4,8 @@ the hidden layers' moderate products skip BLAS.
 
 Checked against NumPy over the shapes their blocking cuts (blocks of 12
 sums, panels of two vectors, blocks of K), for the three products, rows
-through pointers and at a stride, in float32 and float64, and through whole
+through pointers and at a stride, in float32 and float64, with the copy of
+A the split first layer keeps for its weight gradient, and through whole
 epochs with and without them (``test_backends``).
 """
 
@@ -65,6 +66,13 @@ def test_rows_matmul_matches_numpy(dtype, op, strided, m, n, k):
     assert got.dtype == dtype and got.shape == (m, n)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.sqrt(k))
+    if op != "tn":
+        # Keeping A: the same product, and A copied whole (the first panel's
+        # blocks copy their stretches of K).
+        kept_got, kept = _mlp.rows_matmul(X, None if strided else rows, first, count, B, op,
+                                          keep=True)
+        np.testing.assert_array_equal(kept_got, got)
+        np.testing.assert_array_equal(kept, X[rows, first:first + count])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -91,6 +99,8 @@ def test_rows_matmul_rejects_bad_arguments():
         _mlp.rows_matmul(X, np.array([0]), 0, 2, B, "nt")
     with pytest.raises(ValueError, match="op must be"):
         _mlp.rows_matmul(X, np.array([0]), 0, 2, B, "tt")
+    with pytest.raises(ValueError, match="keep"):
+        _mlp.rows_matmul(X, np.array([0, 1]), 0, 2, B, "tn", keep=True)
 
 
 @pytest.mark.parametrize("m, n, k, itemsize, fits", [
