@@ -19,8 +19,9 @@
  * which reads them again after the rest of the batch has pushed them out
  * of L2: from the copy it ran about 20% faster than from X's rows (float64
  * Fashion-MNIST, in place), likely because written lines are kept in L3
- * on their way out while X's clean lines come from memory again. The AVX-512 code is
- * compiled for that target alone and chosen at run time
+ * on their way out while X's clean lines come from memory again.
+ *
+ * The AVX-512 code is compiled for that target alone and chosen at run time
  * (fastnn_rows_available), so the module still loads and runs on any x86-64
  * (the caller then uses BLAS); a plain C loop stands in where there is no
  * AVX-512.
