@@ -300,21 +300,14 @@ FASTNN_ROWS_KERNELS(fastnn_rows_nt_avx512, FASTNN_MR, FASTNN_KC, NN, BT)
                                                        : b[q * ldb + j]);        \
         }
 
-static void fastnn_rows_plain_s(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                const float* const* a, const float* a0, ptrdiff_t lda,
-                                const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
-                                float* ac, ptrdiff_t ldac)
-{
-    FASTNN_ROWS_PLAIN(float)
-}
+/* The parameters every product takes, over elements T. */
+#define FASTNN_ROWS_PARAMS(T)                                                    \
+    int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T* const* a,            \
+        const T* a0, ptrdiff_t lda, const T* b, ptrdiff_t ldb, T* c,             \
+        ptrdiff_t ldc, T* ac, ptrdiff_t ldac
 
-static void fastnn_rows_plain_d(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                                const double* const* a, const double* a0, ptrdiff_t lda,
-                                const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc,
-                                double* ac, ptrdiff_t ldac)
-{
-    FASTNN_ROWS_PLAIN(double)
-}
+static void fastnn_rows_plain_s(FASTNN_ROWS_PARAMS(float)) { FASTNN_ROWS_PLAIN(float) }
+static void fastnn_rows_plain_d(FASTNN_ROWS_PARAMS(double)) { FASTNN_ROWS_PLAIN(double) }
 
 /* Entry points: the AVX-512 kernels where the CPU has them, else the plain
  * loops. */
@@ -341,22 +334,15 @@ static int fastnn_rows_cpu = -1;
 #define FASTNN_ROWS_DISPATCH(X)
 #endif
 
-static void fastnn_rows_gemm_s(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                               const float* const* a, const float* a0, ptrdiff_t lda,
-                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
-                               float* ac, ptrdiff_t ldac)
-{
-    FASTNN_ROWS_DISPATCH(s)
-    fastnn_rows_plain_s(op, m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);
-}
+/* fastnn_rows_gemm_X over elements T. */
+#define FASTNN_ROWS_ENTRY(X, T)                                                  \
+    static void fastnn_rows_gemm_##X(FASTNN_ROWS_PARAMS(T))                      \
+    {                                                                            \
+        FASTNN_ROWS_DISPATCH(X)                                                  \
+        fastnn_rows_plain_##X(op, m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);\
+    }
 
-static void fastnn_rows_gemm_d(int op, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
-                               const double* const* a, const double* a0, ptrdiff_t lda,
-                               const double* b, ptrdiff_t ldb, double* c, ptrdiff_t ldc,
-                               double* ac, ptrdiff_t ldac)
-{
-    FASTNN_ROWS_DISPATCH(d)
-    fastnn_rows_plain_d(op, m, n, k, a, a0, lda, b, ldb, c, ldc, ac, ldac);
-}
+FASTNN_ROWS_ENTRY(s, float)
+FASTNN_ROWS_ENTRY(d, double)
 
 #endif /* FASTNN_ROWS_GEMM_H */
