@@ -36,8 +36,8 @@ from _shuffle cimport generator_of, shuffle_indices
 from _rows_gemm cimport rows_available, rows_fit, rows_gemm, ROWS_NN, ROWS_TN, ROWS_NT
 from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
-                       step_scalars, OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW,
-                       OPT_NADAM)
+                       step_scalars, exact_inverse, adam_pass, adam_pass_available, adam_t,
+                       OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW, OPT_NADAM)
 
 cdef extern from "_threads.h":
     int fastnn_max_threads() noexcept nogil
@@ -57,6 +57,9 @@ import numpy as np
 # BLAS, and the other layers' moderate products (``rows_fit``) skip BLAS.
 # On by default where the CPU has AVX-512 (``row_kernels``).
 cdef bint ROWS_KERNEL = rows_available()
+# Whether Adam's step of a slice runs in one pass (_adam_step.h, AVX-512)
+# where it can (``one_pass_adam``).
+cdef bint ADAM_PASS = adam_pass_available()
 
 cdef enum:
     # Batches between two checks for Ctrl-C (each check takes the GIL briefly).
@@ -769,16 +772,30 @@ cdef inline void param_range(Parts* p, Net* net, Py_ssize_t k, Py_ssize_t j,
     hi[0] = cut(k + 1, p.n_threads, start, p.n_params, 16)
 
 
-cdef inline void complete_block(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c_end,
-                                Py_ssize_t n_parts, floating* theta, floating* grad, Parts* p,
-                                floating alpha_f, floating l1_f, floating sw_f) noexcept nogil:
-    """Gradient of parameters ``[a, b)`` (weights below ``c_end``): parts, penalties, average."""
+cdef inline void add_parts(Py_ssize_t a, Py_ssize_t b, Py_ssize_t n_parts, floating* grad,
+                           Parts* p) noexcept nogil:
+    # grad[a:b] += the other threads' parts (the first n_parts threads' sums).
     cdef Py_ssize_t i, q
     cdef floating* part
     for q in range(1, n_parts):
         part = part_grad(p, grad, q)
         for i in range(a, b):
             grad[i] = grad[i] + part[i]
+
+
+cdef inline void complete_block(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c_end,
+                                Py_ssize_t n_parts, floating* theta, floating* grad, Parts* p,
+                                floating alpha_f, floating l1_f, floating sw_f) noexcept nogil:
+    """Gradient of parameters ``[a, b)`` (weights below ``c_end``): parts, penalties, average."""
+    cdef Py_ssize_t i
+    cdef floating inv = <floating>exact_inverse(sw_f)
+    add_parts(a, b, n_parts, grad, p)
+    if l1_f == 0 and inv != 0:
+        for i in range(a, c_end):
+            grad[i] = (grad[i] + alpha_f * theta[i]) * inv
+        for i in range(c_end, b):
+            grad[i] = grad[i] * inv
+        return
     if l1_f == 0:
         for i in range(a, c_end):
             grad[i] = (grad[i] + alpha_f * theta[i]) / sw_f
@@ -817,6 +834,27 @@ cdef inline bint clipping(Step* s) noexcept nogil:
     return s.clipnorm > 0 and s.solver >= 0
 
 
+cdef inline bint adam_in_one_pass(Step* s, double l1) noexcept nogil:
+    # Whether part_finish_step completes and steps in one pass (adam_pass):
+    # Adam or AdamW, no L1 penalty, no clipping (which needs every gradient
+    # first).
+    return (ADAM_PASS and l1 == 0 and not clipping(s)
+            and (s.solver == OPT_ADAM or s.solver == OPT_ADAMW))
+
+
+cdef inline void adam_scalars(adam_t* st, Step* s, double alpha, double sw_sum,
+                              bint is_float) noexcept nogil:
+    # adam_pass's scalars for this step (``is_float``: the elements are float).
+    st.alpha = alpha
+    st.sw = sw_sum
+    st.inv = exact_inverse(<float>sw_sum if is_float else sw_sum)
+    st.decay = s.sc[1] if s.solver == OPT_ADAMW else 1.0
+    st.beta_1 = s.beta_1
+    st.beta_2 = s.beta_2
+    st.eps = s.eps
+    st.rate = s.sc[0]
+
+
 cdef void part_finish_step(Net* net, Py_ssize_t k, Py_ssize_t nb, floating* theta,
                            floating* grad, Parts* p, Step* s, double alpha, double l1,
                            double sw_sum) noexcept nogil:
@@ -832,14 +870,18 @@ cdef void part_finish_step(Net* net, Py_ssize_t k, Py_ssize_t nb, floating* thet
     cdef Py_ssize_t lo, hi, n_parts, j, a, b, i, c_end, v
     cdef double l2 = 0.0, l1_sum = 0.0, sq
     cdef bint clip = clipping(s)
+    cdef bint one_pass = adam_in_one_pass(s, l1)
+    cdef adam_t st
     if clip:
         for v in range(s.n_vars):
             s.var_sq[k * s.n_vars + v] = 0.0
+    if one_pass:
+        adam_scalars(&st, s, alpha, sw_sum, floating is float)
     for j in range(2):
         param_range(p, net, k, j, &lo, &hi)
         # Range 1 adds the parts of the threads that had rows of the batch.
         n_parts = 1 if j == 0 else ceil_div(nb, ceil_div(nb, p.n_threads))
-        if alpha != 0 and lo < min(hi, p.n_coef):
+        if alpha != 0 and lo < min(hi, p.n_coef) and not one_pass:
             l2 += sumsq(theta + lo, <int>(min(hi, p.n_coef) - lo))
         if l1 != 0:
             for i in range(lo, min(hi, p.n_coef)):
@@ -849,10 +891,17 @@ cdef void part_finish_step(Net* net, Py_ssize_t k, Py_ssize_t nb, floating* thet
         while a < hi:
             b = min(a + 2048, hi)
             c_end = max(a, min(b, p.n_coef))
-            complete_block(a, b, c_end, n_parts, theta, grad, p, <floating>alpha,
-                           <floating>l1, <floating>sw_sum)
-            if not clip:
-                step_block(a, b, c_end, theta, grad, s)
+            if one_pass:
+                add_parts(a, b, n_parts, grad, p)
+                sq = adam_pass(theta + a, grad + a, <floating*>s.state_1 + a,
+                               <floating*>s.state_2 + a, b - a, c_end - a, &st)
+                if alpha != 0:
+                    l2 += sq
+            else:
+                complete_block(a, b, c_end, n_parts, theta, grad, p, <floating>alpha,
+                               <floating>l1, <floating>sw_sum)
+                if not clip:
+                    step_block(a, b, c_end, theta, grad, s)
             a = b
         if clip:
             for v in range(s.n_vars):
@@ -975,6 +1024,71 @@ def row_kernels(enable=None):
             raise ValueError("the row kernels need a CPU with AVX-512")
         ROWS_KERNEL = bool(enable)
     return before
+
+
+def one_pass_adam(enable=None):
+    """Whether Adam's step runs in one pass where it can; ``enable`` sets it.
+
+    The pass (``_adam_step.h``, AVX-512) completes a slice's gradient and
+    takes Adam's (or AdamW's) step together, with the same results as the
+    separate passes; it serves epochs without an L1 penalty or clipping. On
+    by default where the CPU has AVX-512. Returns the setting in force
+    before the call.
+
+    Raises
+    ------
+    ValueError
+        If asked to enable it on a CPU without AVX-512.
+    """
+    global ADAM_PASS
+    before = ADAM_PASS
+    if enable is not None:
+        if enable and not adam_pass_available():
+            raise ValueError("the one-pass Adam step needs a CPU with AVX-512")
+        ADAM_PASS = bool(enable)
+    return before
+
+
+def adam_update(floating[::1] w, floating[::1] g, floating[::1] m, floating[::1] v,
+                Py_ssize_t n_weights, double alpha, double sw, double beta_1, double beta_2,
+                double eps, double rate, double decay=1.0, bint one_pass=True):
+    """One Adam step of ``w`` in place, from the gradient sums ``g``, as an epoch takes it.
+
+    The first ``n_weights`` entries are weights (L2 penalty ``alpha``;
+    AdamW's ``decay`` when it is not 1), the rest biases; the gradient is
+    the sums' average over the batch weight ``sw``, and ``rate`` the
+    bias-corrected step size. ``one_pass``: by ``adam_pass``, else by the
+    separate passes (``complete_block``, ``step_block``); ``g`` may be
+    overwritten. Returns ``sum(w[:n_weights] ** 2)`` before the step.
+    Exposed for tests.
+    """
+    cdef Py_ssize_t n = w.shape[0]
+    cdef adam_t st
+    cdef Step s
+    cdef double l2 = 0.0
+    if g.shape[0] != n or m.shape[0] != n or v.shape[0] != n:
+        raise ValueError("w, g, m and v must have the same length")
+    if not 0 <= n_weights <= n:
+        raise ValueError("n_weights out of range")
+    if one_pass and not adam_pass_available():
+        raise ValueError("the one-pass Adam step needs a CPU with AVX-512")
+    if n == 0:
+        return 0.0
+    s.solver = OPT_ADAM if decay == 1.0 else OPT_ADAMW
+    s.beta_1, s.beta_2, s.eps = beta_1, beta_2, eps
+    s.sc[0], s.sc[1], s.sc[2] = rate, decay, 0.0
+    s.state_1 = &m[0]
+    s.state_2 = &v[0]
+    with nogil:
+        if one_pass:
+            adam_scalars(&st, &s, alpha, sw, floating is float)
+            l2 = adam_pass(&w[0], &g[0], &m[0], &v[0], n, n_weights, &st)
+        else:
+            l2 = sumsq(&w[0], <int>n_weights)
+            complete_block(0, n, n_weights, 1, &w[0], &g[0], NULL, <floating>alpha, 0,
+                           <floating>sw)
+            step_block(0, n, n_weights, &w[0], &g[0], &s)
+    return l2
 
 
 def rows_fit_shape(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t itemsize):

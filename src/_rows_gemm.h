@@ -47,21 +47,13 @@
 #define FASTNN_MR_TD 8
 #define FASTNN_KC_T 128
 
-#if defined(__GNUC__) && defined(__x86_64__)
+#include "_cpu.h"
+#ifdef FASTNN_AVX512
 #define FASTNN_ROWS_AVX512 1
-#include <immintrin.h>
 #endif
 
 /* 1 when this CPU runs the AVX-512 kernels. */
-static int fastnn_rows_available(void)
-{
-#ifdef FASTNN_ROWS_AVX512
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-#else
-    return 0;
-#endif
-}
+static int fastnn_rows_available(void) { return fastnn_avx512_available(); }
 
 enum { FASTNN_NN = 0, FASTNN_TN = 1, FASTNN_NT = 2 };
 

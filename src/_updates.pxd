@@ -2,7 +2,7 @@
 # Optimizer steps over a slice of the flat parameter buffer (scikit-learn's
 # formulas). Codes come from fastnn/_registry.py (OPTIMIZERS).
 from cython cimport floating
-from libc.math cimport sqrt, sqrtf, pow
+from libc.math cimport frexp, sqrt, sqrtf, pow
 
 cdef enum:
     OPT_SGD = 0
@@ -131,3 +131,40 @@ cdef inline void nadam_step(floating* theta, const floating* g, floating* m, flo
         else:
             d = sqrt(v[i] / bc2) + e
         theta[i] = theta[i] - cg * gi / d - cm * m[i] / d
+
+
+cdef inline double exact_inverse(double x) noexcept nogil:
+    """``1 / x`` where multiplying by it is dividing by ``x`` (x a power of two), else 0.
+
+    An unweighted batch of ``2 ** j`` rows then averages its gradient by a
+    multiplication, with the same bits as the division.
+    """
+    cdef int e
+    return 1.0 / x if x > 0 and frexp(x, &e) == 0.5 else 0.0
+
+
+cdef extern from "_adam_step.h" nogil:
+    # Adam's update of a slice in one AVX-512 pass (see the header).
+    ctypedef struct adam_t "fastnn_adam_t":
+        double alpha, sw, inv, decay, beta_1, beta_2, eps, rate
+    bint adam_pass_available "fastnn_adam_pass_available" () noexcept
+    double adam_pass_s "fastnn_adam_pass_ps" (float* w, const float* g, float* m, float* v,
+                                              Py_ssize_t n, Py_ssize_t n_w,
+                                              const adam_t* st) noexcept
+    double adam_pass_d "fastnn_adam_pass_pd" (double* w, const double* g, double* m,
+                                              double* v, Py_ssize_t n, Py_ssize_t n_w,
+                                              const adam_t* st) noexcept
+
+
+cdef inline double adam_pass(floating* w, const floating* g, floating* m, floating* v,
+                             Py_ssize_t n, Py_ssize_t n_w, const adam_t* st) noexcept nogil:
+    """Complete the gradient sums ``g[:n]`` and take Adam's step, in one pass.
+
+    The first ``n_w`` parameters are weights (penalised, decayed). Returns
+    ``sum(w[:n_w] ** 2)`` before the step. Only where
+    ``adam_pass_available()``.
+    """
+    if floating is float:
+        return adam_pass_s(w, g, m, v, n, n_w, st)
+    else:
+        return adam_pass_d(w, g, m, v, n, n_w, st)

@@ -243,6 +243,30 @@ def test_epoch_with_row_kernels_on_hidden_layers(monkeypatch, dtype, hidden, thr
     assert not np.array_equal(trained[False], trained[True])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["adam", "adamw"])
+# Unweighted batches of 8 average by multiplying by 1 / 8 (the last, of 7
+# rows, divides); weighted ones divide.
+@pytest.mark.parametrize("weighted,batch_size", [(False, 8), (True, 8), (False, 11)])
+def test_epoch_with_one_pass_adam(dtype, kind, weighted, batch_size, epoch_threads):
+    # Adam's step in one pass (_adam_step.h) trains to the same bits as the
+    # separate passes, and like the reference.
+    if not _mlp.one_pass_adam():
+        pytest.skip("the one-pass Adam step needs a CPU with AVX-512")
+    net, theta0, data = make_problem([37, 50, 4], "relu", "log_loss", dtype, n=39,
+                                     weighted=weighted)
+    order = np.random.RandomState(1).permutation(39).astype(np.intp)
+    trained = {}
+    try:
+        for on in (False, True):
+            _mlp.one_pass_adam(on)
+            trained[on] = assert_trains_like_reference(get_backend("cython"), net, theta0, data,
+                                                       order, batch_size, kind, 2, dtype)
+    finally:
+        _mlp.one_pass_adam(True)
+    assert trained[True].tobytes() == trained[False].tobytes()
+
+
 def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kind, n_epochs,
                                  dtype, l1=0.0, lr_rel=1e-12, clipnorm=0.0, dropouts=None,
                                  bn_momentum=0.99):
