@@ -1003,6 +1003,17 @@ cdef Data make_data(const floating[::1] X_values, const Py_ssize_t[::1] X_indice
     return d
 
 
+cdef bint switch(bint* setting, enable, bint available, str what) except -1:
+    # The setting before the call; ``enable`` (unless None) sets it, where
+    # the CPU can (``what``: the message's subject and verb).
+    cdef bint before = setting[0]
+    if enable is not None:
+        if enable and not available:
+            raise ValueError(f"{what} a CPU with AVX-512")
+        setting[0] = bool(enable)
+    return before
+
+
 def row_kernels(enable=None):
     """Whether the row kernels run where they can; ``enable`` sets it.
 
@@ -1017,13 +1028,7 @@ def row_kernels(enable=None):
     ValueError
         If asked to enable them on a CPU without AVX-512.
     """
-    global ROWS_KERNEL
-    before = ROWS_KERNEL
-    if enable is not None:
-        if enable and not rows_available():
-            raise ValueError("the row kernels need a CPU with AVX-512")
-        ROWS_KERNEL = bool(enable)
-    return before
+    return switch(&ROWS_KERNEL, enable, rows_available(), "the row kernels need")
 
 
 def one_pass_adam(enable=None):
@@ -1040,13 +1045,7 @@ def one_pass_adam(enable=None):
     ValueError
         If asked to enable it on a CPU without AVX-512.
     """
-    global ADAM_PASS
-    before = ADAM_PASS
-    if enable is not None:
-        if enable and not adam_pass_available():
-            raise ValueError("the one-pass Adam step needs a CPU with AVX-512")
-        ADAM_PASS = bool(enable)
-    return before
+    return switch(&ADAM_PASS, enable, adam_pass_available(), "the one-pass Adam step needs")
 
 
 def adam_update(floating[::1] w, floating[::1] g, floating[::1] m, floating[::1] v,

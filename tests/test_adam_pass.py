@@ -67,18 +67,3 @@ def test_adam_update_refuses_bad_shapes():
     with pytest.raises(ValueError, match="n_weights"):
         _mlp.adam_update(z.copy(), z.copy(), z.copy(), z.copy(), 5, 0.0, 1.0, 0.9, 0.999,
                          1e-8, 1e-3, one_pass=False)
-
-
-def test_one_pass_switch():
-    before = _mlp.one_pass_adam()
-    try:
-        assert _mlp.one_pass_adam(False) == before
-        assert _mlp.one_pass_adam() is False
-        if HAS_PASS:
-            _mlp.one_pass_adam(True)
-            assert _mlp.one_pass_adam() is True
-        else:
-            with pytest.raises(ValueError, match="AVX-512"):
-                _mlp.one_pass_adam(True)
-    finally:
-        _mlp.one_pass_adam(before)

@@ -120,20 +120,23 @@ def test_rows_fit_rule(m, n, k, itemsize, fits):
     assert _mlp.rows_fit_shape(m, n, k, itemsize) is fits
 
 
-def test_row_kernels_switch():
-    before = _mlp.row_kernels(False)
+# The AVX-512 code's switches: the row kernels, and Adam's one-pass step
+# (src/_adam_step.h), both on by default where the CPU has AVX-512.
+@pytest.mark.parametrize("switch", [_mlp.row_kernels, _mlp.one_pass_adam])
+def test_avx512_switches(switch):
+    before = switch(False)
     try:
         # The run-time CPU check agrees with the flags Linux lists.
         listed = _cpu_flags_say_avx512f()
         if listed is not None:
             assert before == listed
         assert before == HAS_AVX512
-        assert _mlp.row_kernels() is False
+        assert switch() is False
         if HAS_AVX512:
-            assert _mlp.row_kernels(True) is False
-            assert _mlp.row_kernels() is True
+            assert switch(True) is False
+            assert switch() is True
         else:
             with pytest.raises(ValueError, match="AVX-512"):
-                _mlp.row_kernels(True)
+                switch(True)
     finally:
-        _mlp.row_kernels(before)
+        switch(before)
