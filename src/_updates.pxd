@@ -134,13 +134,17 @@ cdef inline void nadam_step(floating* theta, const floating* g, floating* m, flo
 
 
 cdef inline double exact_inverse(double x) noexcept nogil:
-    """``1 / x`` where multiplying by it is dividing by ``x`` (x a power of two), else 0.
+    """``1 / x`` where multiplying by it is dividing by ``x``, else 0.
 
-    An unweighted batch of ``2 ** j`` rows then averages its gradient by a
-    multiplication, with the same bits as the division.
+    That is where x is a power of two, here between ``2 ** -126`` and
+    ``2 ** 126`` (so that ``1 / x`` is a normal float too). An unweighted
+    batch of ``2 ** j`` rows then averages its gradient by a multiplication,
+    with the same bits as the division.
     """
     cdef int e
-    return 1.0 / x if x > 0 and frexp(x, &e) == 0.5 else 0.0
+    if x < 1.1754943508222875e-38 or x > 8.507059173023462e+37:
+        return 0.0
+    return 1.0 / x if frexp(x, &e) == 0.5 else 0.0
 
 
 cdef extern from "_adam_step.h" nogil:
