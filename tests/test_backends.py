@@ -251,7 +251,8 @@ def test_epoch_with_row_kernels_on_hidden_layers(monkeypatch, dtype, hidden, thr
 def test_epoch_with_one_pass_adam(dtype, kind, weighted, batch_size, epoch_threads):
     # Adam's step in one pass (_adam_step.h) trains to the same bits as the
     # separate passes, and like the reference.
-    if not _mlp.one_pass_adam():
+    before = _mlp.one_pass_adam()
+    if not before:
         pytest.skip("the one-pass Adam step needs a CPU with AVX-512")
     net, theta0, data = make_problem([37, 50, 4], "relu", "log_loss", dtype, n=39,
                                      weighted=weighted)
@@ -263,7 +264,7 @@ def test_epoch_with_one_pass_adam(dtype, kind, weighted, batch_size, epoch_threa
             trained[on] = assert_trains_like_reference(get_backend("cython"), net, theta0, data,
                                                        order, batch_size, kind, 2, dtype)
     finally:
-        _mlp.one_pass_adam(True)
+        _mlp.one_pass_adam(before)
     assert trained[True].tobytes() == trained[False].tobytes()
 
 
