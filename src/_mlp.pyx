@@ -30,7 +30,7 @@ from _dropout cimport drop_units
 from _batch_norm cimport bn_forward, bn_backward
 from _activations cimport (bias_activation, mul_derivative, derivative_from_input,
                           prelu_backward, maxout_forward, maxout_backward, ACT_IDENTITY,
-                          ACT_PRELU, ACT_MAXOUT)
+                          ACT_PRELU, ACT_MAXOUT, ACT_RELU)
 from _losses cimport sample_loss, finish_loss
 from _shuffle cimport generator_of, shuffle_indices
 from _rows_gemm cimport rows_available, rows_fit, rows_gemm, ROWS_NN, ROWS_TN, ROWS_NT
@@ -273,6 +273,7 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
     cdef floating* bn
     cdef floating v
     cdef Py_ssize_t unit
+    cdef bint fused
 
     if d.indices == NULL and split == NULL:
         if rows == NULL:
@@ -289,8 +290,9 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
         n_out = width(net, l)
         n_units = net.units[l + 1]
         w = theta + net.coef_off[l]
+        fused = False
         if l == 0 and split != NULL:
-            add_split_parts(z, split, lo, nb, n_out)
+            fused = add_split_parts(z, split, lo, nb, n_out, theta + net.bias_off[0], net.acts[0])
         elif l == 0 and d.indices != NULL:
             # Z = X_batch @ W0 with X_batch sparse: one axpy per stored value.
             memset(z, 0, nb * n_out * sizeof(floating))
@@ -310,11 +312,12 @@ cdef const floating* forward_batch(Net* net, Data* d, const Py_ssize_t* rows,
             bn = <floating*>theta + net.bn_off[l]
             bn_forward(z, xhats + (z - acts), net.bn_mean + unit, net.bn_inv + unit, bn,
                        bn + n_out, bn + 2 * n_out, nb, n_out, net.bn_eps, net.bn_momentum)
-        bias_activation(z, theta + net.bias_off[l], nb, n_out,
-                        ACT_IDENTITY if net.acts[l] == ACT_MAXOUT else net.acts[l],
-                        net.act_param[l],
-                        pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL,
-                        layer_slopes(net, theta, l))
+        if not fused:
+            bias_activation(z, theta + net.bias_off[l], nb, n_out,
+                            ACT_IDENTITY if net.acts[l] == ACT_MAXOUT else net.acts[l],
+                            net.act_param[l],
+                            pres if pres != NULL and derivative_from_input(net.acts[l]) else NULL,
+                            layer_slopes(net, theta, l))
         if net.acts[l] == ACT_MAXOUT:
             maxout_forward(z, nb, n_units, n_out // n_units)
         # Dropout in training only (pres is NULL when predicting).
@@ -717,16 +720,38 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
          theta + net.coef_off[0] + f * w0, <int>w0, <floating>0.0, z, <int>w0)
 
 
-cdef inline void add_split_parts(floating* z, Parts* p, Py_ssize_t lo, Py_ssize_t nb,
-                                 Py_ssize_t n_out) noexcept nogil:
-    # z = the threads' parts of the first layer's product added up, rows lo:lo + nb.
+cdef inline bint add_split_parts(floating* z, Parts* p, Py_ssize_t lo, Py_ssize_t nb,
+                                 Py_ssize_t n_out, const floating* b, int act) noexcept nogil:
+    """z = the threads' parts of the first layer's product added up, rows lo:lo + nb.
+
+    A ReLU layer (``act``) also takes its bias ``b`` and activation in the
+    pass that adds the last part, with bias_activation's operations in its
+    order: returns True when it did.
+    """
     cdef const floating* part = <const floating*>p.zparts + lo * n_out
-    cdef Py_ssize_t i, k, n = nb * n_out
-    memcpy(z, part, n * sizeof(floating))
-    for k in range(1, p.n_threads):
-        part = part + p.max_batch * n_out
-        for i in range(n):
-            z[i] = z[i] + part[i]
+    cdef const floating* first = part
+    cdef const floating* last
+    cdef Py_ssize_t i, j, k, n = nb * n_out, stride = p.max_batch * n_out
+    cdef bint fuse = act == ACT_RELU and p.n_threads > 1
+    cdef Py_ssize_t n_sum = p.n_threads - fuse
+    cdef floating x
+    if not fuse or n_sum > 1:
+        memcpy(z, part, n * sizeof(floating))
+        for k in range(1, n_sum):
+            part = part + stride
+            for i in range(n):
+                z[i] = z[i] + part[i]
+        first = z
+    if not fuse:
+        return False
+    # The last part, the bias and the ReLU: one pass over z.
+    last = <const floating*>p.zparts + lo * n_out + n_sum * stride
+    for i in range(nb):
+        for j in range(n_out):
+            x = (first[i * n_out + j] + last[i * n_out + j]) + b[j]
+            # `x < 0` keeps NaN as NaN, like np.maximum(x, 0).
+            z[i * n_out + j] = 0 if x < 0 else x
+    return True
 
 
 cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t start,

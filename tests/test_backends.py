@@ -195,20 +195,23 @@ def row_kernels(request):
 @pytest.mark.parametrize("hidden", ["relu", "maxout", "prelu"])
 @pytest.mark.parametrize("shuffled", [False, True])
 @pytest.mark.parametrize("batch_size", [2, 9, 40])
+@pytest.mark.parametrize("threads", [2, 3])
 def test_epoch_with_split_first_layer(monkeypatch, dtype, hidden, shuffled, batch_size,
-                                      row_kernels):
-    # 37 features: the 3 threads' slices are cut at multiples of 8 (0:8,
-    # 8:24, 24:37); a 2-row batch leaves a thread without rows; 50 units
-    # take the row kernels' panels whole and in part. The split sums in
-    # another order than the split by rows: the same training to rounding,
-    # not bit for bit (so the split did run).
+                                      threads, row_kernels):
+    # 37 features: the threads' slices are cut at multiples of 8 (0:16,
+    # 16:37; 0:8, 8:24, 24:37); a 2-row batch leaves a thread without rows
+    # (3 threads); 50 units take the row kernels' panels whole and in part.
+    # A ReLU layer adds the last thread's part with its bias and activation
+    # (add_split_parts): after the first part (2 threads) or the sum of two.
+    # The split sums in another order than the split by rows: the same
+    # training to rounding, not bit for bit (so the split did run).
     net, theta0, data = make_problem([37, 50, 4], hidden, "log_loss", dtype, n=40,
                                      weighted=True)
     order = np.random.RandomState(1).permutation(40).astype(np.intp) if shuffled else None
     fast = get_backend("cython")
     trained = {}
     for split in (False, True):
-        _force_threads(monkeypatch, 3, split)
+        _force_threads(monkeypatch, threads, split)
         trained[split] = assert_trains_like_reference(fast, net, theta0, data, order,
                                                       batch_size, "adam", 2, dtype, l1=1e-3)
     assert not np.array_equal(trained[False], trained[True])
