@@ -33,7 +33,8 @@ from _activations cimport (bias_activation, mul_derivative, derivative_from_inpu
                           ACT_PRELU, ACT_MAXOUT, ACT_RELU)
 from _losses cimport sample_loss, finish_loss
 from _shuffle cimport generator_of, shuffle_indices
-from _rows_gemm cimport rows_available, rows_fit, rows_gemm, ROWS_NN, ROWS_TN, ROWS_NT
+from _rows_gemm cimport (rows_available, rows_fit, rows_gemm, rows_work_size, ROWS_NN, ROWS_TN,
+                         ROWS_NT)
 from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, exact_inverse, adam_pass, adam_pass_available, adam_t,
@@ -137,6 +138,11 @@ cdef struct Parts:
     # at its columns of each row of the batch, and the kernels copy them to
     # its block of ``xparts`` as they go, for the weight gradient. Else NULL.
     const void** xrows
+    # In float64 they also run the product row-outer (FASTNN_ROWS_OUTER), with
+    # thread k's rows of W0 packed whole into its block of ``bpack``
+    # (``bpack_size`` elements). Else NULL.
+    void* bpack
+    Py_ssize_t bpack_size
 
 
 cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
@@ -569,7 +575,8 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     p.max_batch = max_batch
     p.split_cols = split_cols(net.units[0], n_threads) if split else 0
     p.xparts = p.zparts = p.d0 = NULL
-    p.xrows = NULL
+    p.xrows = p.bpack = NULL
+    p.bpack_size = 0
     if split:
         p.xparts = <floating*>p.grads + (n_threads - 1) * n_params
         p.zparts = <floating*>p.xparts + n_threads * max_batch * p.split_cols
@@ -713,7 +720,8 @@ cdef void split_product(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t st
         rows_gemm(ROWS_NN, nb, w0, c,
                   row_pointers(X, d.n_features, rows, start, nb, k, f, p), NULL, 0,
                   theta + net.coef_off[0] + f * w0, w0, z, w0,
-                  NULL if rows == NULL else column_block(p, k, X), c)
+                  NULL if rows == NULL else column_block(p, k, X), c,
+                  NULL if p.bpack == NULL else <floating*>p.bpack + k * p.bpack_size)
         return
     x = split_columns(X, d.n_features, rows, start, nb, k, p, True, &ld, &f, &c)
     gemm(False, False, <int>nb, <int>w0, <int>c, <floating>1.0, x, <int>ld,
@@ -1121,7 +1129,7 @@ def rows_fit_shape(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t itemsize
 
 
 def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t count,
-                const floating[:, ::1] B, op="nn", keep=False):
+                const floating[:, ::1] B, op="nn", keep=False, outer=False):
     """A product of ``A = X[rows, first:first + count]`` by the row kernels.
 
     ``op`` is ``"nn"`` (``A @ B``), ``"tn"`` (``A.T @ B``) or ``"nt"``
@@ -1129,8 +1137,9 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
     rows at its stride, as for a hidden layer; else they follow a pointer
     per row, as for a split first layer. With ``keep`` (``"nn"`` and
     ``"nt"``) the copy of A the kernels make on the way is returned too, as
-    ``(product, copy)``. Exposed for tests; on a CPU without AVX-512 the
-    kernels' plain C loops run.
+    ``(product, copy)``. With ``outer`` (``"nn"`` only) the product runs
+    row-outer, as a float64 split first layer's does. Exposed for tests; on
+    a CPU without AVX-512 the kernels' plain C loops run.
     """
     cdef Py_ssize_t n, i, k, kind
     cdef Py_ssize_t[::1] picked
@@ -1138,6 +1147,8 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
         raise ValueError(f"op must be 'nn', 'tn' or 'nt', got {op!r}")
     if keep and op == "tn":
         raise ValueError("keep is for op 'nn' and 'nt'")
+    if outer and op != "nn":
+        raise ValueError("outer is for op 'nn'")
     kind = {"nn": ROWS_NN, "tn": ROWS_TN, "nt": ROWS_NT}[op]
     if not 0 <= first <= first + count <= X.shape[1]:
         raise ValueError("columns out of range")
@@ -1158,13 +1169,16 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
     cdef floating[:, ::1] K = kept
     cdef Py_ssize_t[::1] ptrs = np.empty(max(n, 1), dtype=np.intp)
     cdef const floating** a = <const floating**>&ptrs[0]
+    cdef floating[::1] packed = np.empty(rows_work_size(B.shape[1], k, sizeof(floating))
+                                         if outer else 1, dtype=out.dtype)
     for i in range(n):
         a[i] = &X[picked[i], 0] + first
     if C.shape[0] > 0 and C.shape[1] > 0:
         rows_gemm(kind, C.shape[0], C.shape[1], k, NULL if rows is None else a,
                   &X[0, 0] + first if X.shape[0] > 0 else NULL, X.shape[1],
                   &B[0, 0] if B.shape[0] > 0 and B.shape[1] > 0 else NULL, B.shape[1],
-                  &C[0, 0], C.shape[1], &K[0, 0] if keep and K.size > 0 else NULL, count)
+                  &C[0, 0], C.shape[1], &K[0, 0] if keep and K.size > 0 else NULL, count,
+                  &packed[0] if outer else NULL)
     return (out, kept) if keep else out
 
 
@@ -1276,6 +1290,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef double[::1] var_scale
     cdef double[::1] bn_stats = np.zeros(2 * net.act_size)
     cdef Py_ssize_t[::1] xrows
+    cdef double[::1] bpack
     cdef bitgen_t* g = NULL
     cdef Py_ssize_t* target = NULL
     # Written through a pointer: prange would make a plain local private.
@@ -1345,6 +1360,13 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     if parts.split and ROWS_KERNEL:
         xrows = np.empty(n_threads * bs, dtype=np.intp)
         parts.xrows = <const void**>&xrows[0]
+        if floating is double:
+            # Row-outer: the product ~6% faster than panel-outer in float64,
+            # ~3% slower in float32, whose rows take half the memory traffic
+            # (C benchmark, Fashion-MNIST's shape, shuffled rows, 2 threads).
+            parts.bpack_size = rows_work_size(width(&net, 0), parts.split_cols, sizeof(double))
+            bpack = np.empty(n_threads * parts.bpack_size)
+            parts.bpack = &bpack[0]
     s.solver = solver
     s.sc[0] = hyper[0]
     s.sc[1] = s.sc[2] = 0.0

@@ -4,9 +4,10 @@ the hidden layers' moderate products skip BLAS.
 
 Checked against NumPy over the shapes their blocking cuts (blocks of 12
 sums, panels of two vectors, blocks of K), for the three products, rows
-through pointers and at a stride, in float32 and float64, with the copy of
-A the split first layer keeps for its weight gradient, and through whole
-epochs with and without them (``test_backends``).
+through pointers and at a stride, in float32 and float64, A @ B also
+row-outer, with the copy of A the split first layer keeps for its weight
+gradient, and through whole epochs with and without them
+(``test_backends``).
 """
 
 import numpy as np
@@ -51,17 +52,20 @@ def _expected(op, A, B):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("op", ["nn", "tn", "nt"])
+# A @ B panel-outer and row-outer (B packed whole, as a float64 split first
+# layer runs it), A.T @ B, A @ B.T.
+@pytest.mark.parametrize("op, outer", [("nn", False), ("nn", True), ("tn", False), ("nt", False)],
+                         ids=["nn", "nn-outer", "tn", "nt"])
 @pytest.mark.parametrize("strided", [False, True], ids=["pointers", "stride"])
 @pytest.mark.parametrize("m, n, k", SHAPES)
-def test_rows_matmul_matches_numpy(dtype, op, strided, m, n, k):
+def test_rows_matmul_matches_numpy(dtype, op, outer, strided, m, n, k):
     rng = np.random.default_rng(m * 1000 + n * 10 + k)
     X, rows, first, count, B = _operands(op, m, n, k, dtype, rng)
     if strided:
         # A hidden layer's operand: X's own rows, in order, at its stride.
         X = np.ascontiguousarray(X[:len(rows)])
         rows = np.arange(len(rows))
-    got = _mlp.rows_matmul(X, None if strided else rows, first, count, B, op)
+    got = _mlp.rows_matmul(X, None if strided else rows, first, count, B, op, outer=outer)
     expected = _expected(op, X[rows, first:first + count], B)
     assert got.dtype == dtype and got.shape == (m, n)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -70,7 +74,7 @@ def test_rows_matmul_matches_numpy(dtype, op, strided, m, n, k):
         # Keeping A: the same product, and A copied whole (the first panel's
         # blocks copy their stretches of K).
         kept_got, kept = _mlp.rows_matmul(X, None if strided else rows, first, count, B, op,
-                                          keep=True)
+                                          keep=True, outer=outer)
         np.testing.assert_array_equal(kept_got, got)
         np.testing.assert_array_equal(kept, X[rows, first:first + count])
 
@@ -101,6 +105,8 @@ def test_rows_matmul_rejects_bad_arguments():
         _mlp.rows_matmul(X, np.array([0]), 0, 2, B, "tt")
     with pytest.raises(ValueError, match="keep"):
         _mlp.rows_matmul(X, np.array([0, 1]), 0, 2, B, "tn", keep=True)
+    with pytest.raises(ValueError, match="outer"):
+        _mlp.rows_matmul(X.T.copy(), np.array([0, 1]), 0, 3, B.T.copy(), "nt", outer=True)
 
 
 @pytest.mark.parametrize("m, n, k, itemsize, fits", [
