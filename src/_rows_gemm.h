@@ -115,6 +115,11 @@ static ptrdiff_t fastnn_rows_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t items
         }                                                                        \
     } while (0)
 
+/* m0, m1: the lanes of a panel's two vectors that hold its nr columns. */
+#define FASTNN_PANEL_MASKS(M, W)                                                 \
+    m0 = (M)(nr >= W ? (M)~(M)0 : (M)(((M)1 << nr) - 1));                        \
+    m1 = (M)(nr >= 2 * W ? (M)~(M)0 : nr > W ? (M)(((M)1 << (nr - W)) - 1) : (M)0)
+
 /* The panel of B: its rows k0:k0 + kc, columns n0:n0 + nr. */
 #define FASTNN_PACK_B(T, W, S)                                                   \
     for (q = 0; q < kc; q++) {                                                   \
@@ -191,9 +196,7 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
     T bp[KC * 2 * W] __attribute__((aligned(64)));                               \
     for (n0 = 0; n0 < n; n0 += 2 * W) {                                          \
         nr = n - n0 < 2 * W ? n - n0 : 2 * W;                                    \
-        m0 = (M)(nr >= W ? (M)~(M)0 : (M)(((M)1 << nr) - 1));                    \
-        m1 = (M)(nr >= 2 * W ? (M)~(M)0                                          \
-                 : nr > W ? (M)(((M)1 << (nr - W)) - 1) : (M)0);                 \
+        FASTNN_PANEL_MASKS(M, W);                                                \
         for (k0 = 0; k0 < k; k0 += KC) {                                         \
             kc = k - k0 < KC ? k - k0 : KC;                                      \
             /* The panel's rows k0:k0 + kc, contiguous, zeros past nr. */        \
@@ -305,9 +308,7 @@ FASTNN_PACK_T(double, __m512d, 8, pd, long long)
                 for (n0 = 0; n0 < n; n0 += 2 * W) {                              \
                     T* bp = packed + (n0 / (2 * W)) * k * 2 * W + k0 * 2 * W;    \
                     nr = n - n0 < 2 * W ? n - n0 : 2 * W;                        \
-                    m0 = (M)(nr >= W ? (M)~(M)0 : (M)(((M)1 << nr) - 1));        \
-                    m1 = (M)(nr >= 2 * W ? (M)~(M)0                              \
-                             : nr > W ? (M)(((M)1 << (nr - W)) - 1) : (M)0);     \
+                    FASTNN_PANEL_MASKS(M, W);                                    \
                     if (i0 == 0) {                                               \
                         FASTNN_PACK_B(T, W, S);                                  \
                     }                                                            \
