@@ -71,8 +71,9 @@ def test_rows_matmul_matches_numpy(dtype, op, outer, strided, m, n, k):
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.sqrt(k))
     if op != "tn":
-        # Keeping A: the same product, and A copied whole (the first panel's
-        # blocks copy their stretches of K).
+        # Keeping A: the same product, and A copied whole (panel-outer, the
+        # first panel's blocks copy their stretches of K; row-outer, each
+        # block copies its rows).
         kept_got, kept = _mlp.rows_matmul(X, None if strided else rows, first, count, B, op,
                                           keep=True, outer=outer)
         np.testing.assert_array_equal(kept_got, got)
