@@ -33,8 +33,8 @@ from _activations cimport (bias_activation, mul_derivative, derivative_from_inpu
                           ACT_PRELU, ACT_MAXOUT, ACT_RELU)
 from _losses cimport sample_loss, finish_loss
 from _shuffle cimport generator_of, shuffle_indices
-from _rows_gemm cimport (rows_available, rows_fit, rows_gemm, rows_work_size, ROWS_NN, ROWS_TN,
-                         ROWS_NT)
+from _rows_gemm cimport (rows_available, rows_fit, rows_gemm, rows_tn_work_size, rows_work_size,
+                         ROWS_NN, ROWS_TN, ROWS_NT)
 from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
                        step_scalars, exact_inverse, adam_pass, adam_pass_available, adam_t,
@@ -143,6 +143,11 @@ cdef struct Parts:
     # (``bpack_size`` elements). Else NULL.
     void* bpack
     Py_ssize_t bpack_size
+    # With the row kernels the weight gradient passes over the stretches of
+    # zeros in the thread's columns of the batch (FASTNN_ROWS_TN_SKIP), in
+    # thread k's block of ``tnwork`` (``tnwork_size`` elements). Else NULL.
+    void* tnwork
+    Py_ssize_t tnwork_size
 
 
 cdef Net make_net(const Py_ssize_t[::1] units, const int[::1] acts,
@@ -575,8 +580,8 @@ cdef Parts make_parts(Net* net, Py_ssize_t max_batch, bint gather, Py_ssize_t n_
     p.max_batch = max_batch
     p.split_cols = split_cols(net.units[0], n_threads) if split else 0
     p.xparts = p.zparts = p.d0 = NULL
-    p.xrows = p.bpack = NULL
-    p.bpack_size = 0
+    p.xrows = p.bpack = p.tnwork = NULL
+    p.bpack_size = p.tnwork_size = 0
     if split:
         p.xparts = <floating*>p.grads + (n_threads - 1) * n_params
         p.zparts = <floating*>p.xparts + n_threads * max_batch * p.split_cols
@@ -777,7 +782,8 @@ cdef void split_weight_grad(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_
     x = split_columns(X, d.n_features, rows, start, nb, k, p, False, &ld, &f, &c)
     if p.xrows != NULL:
         rows_gemm(ROWS_TN, c, w0, nb, NULL, x, ld,
-                  <floating*>p.d0, w0, grad + net.coef_off[0] + f * w0, w0)
+                  <floating*>p.d0, w0, grad + net.coef_off[0] + f * w0, w0, NULL, 0,
+                  NULL if p.tnwork == NULL else <floating*>p.tnwork + k * p.tnwork_size)
         return
     gemm(True, False, <int>c, <int>w0, <int>nb, <floating>1.0, x, <int>ld,
          <floating*>p.d0, <int>w0, <floating>0.0, grad + net.coef_off[0] + f * w0, <int>w0)
@@ -1129,7 +1135,7 @@ def rows_fit_shape(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t itemsize
 
 
 def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t count,
-                const floating[:, ::1] B, op="nn", keep=False, outer=False):
+                const floating[:, ::1] B, op="nn", keep=False, outer=False, skip=False):
     """A product of ``A = X[rows, first:first + count]`` by the row kernels.
 
     ``op`` is ``"nn"`` (``A @ B``), ``"tn"`` (``A.T @ B``) or ``"nt"``
@@ -1139,7 +1145,9 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
     ``"nt"``) the copy of A the kernels make on the way is returned too, as
     ``(product, copy)``. With ``outer`` (``"nn"`` only) the product runs
     row-outer, as a float64 split first layer's does. Exposed for tests; on
-    a CPU without AVX-512 the kernels' plain C loops run.
+    a CPU without AVX-512 the kernels' plain C loops run. With ``skip``
+    (``"tn"`` only) the product passes over A's stretches of zeros, as a
+    split first layer's weight gradient does.
     """
     cdef Py_ssize_t n, i, k, kind
     cdef Py_ssize_t[::1] picked
@@ -1149,6 +1157,8 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
         raise ValueError("keep is for op 'nn' and 'nt'")
     if outer and op != "nn":
         raise ValueError("outer is for op 'nn'")
+    if skip and op != "tn":
+        raise ValueError("skip is for op 'tn'")
     kind = {"nn": ROWS_NN, "tn": ROWS_TN, "nt": ROWS_NT}[op]
     if not 0 <= first <= first + count <= X.shape[1]:
         raise ValueError("columns out of range")
@@ -1170,7 +1180,9 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
     cdef Py_ssize_t[::1] ptrs = np.empty(max(n, 1), dtype=np.intp)
     cdef const floating** a = <const floating**>&ptrs[0]
     cdef floating[::1] packed = np.empty(rows_work_size(B.shape[1], k, sizeof(floating))
-                                         if outer else 1, dtype=out.dtype)
+                                         if outer else
+                                         rows_tn_work_size(count, sizeof(floating))
+                                         if skip else 1, dtype=out.dtype)
     for i in range(n):
         a[i] = &X[picked[i], 0] + first
     if C.shape[0] > 0 and C.shape[1] > 0:
@@ -1178,7 +1190,7 @@ def rows_matmul(const floating[:, ::1] X, rows, Py_ssize_t first, Py_ssize_t cou
                   &X[0, 0] + first if X.shape[0] > 0 else NULL, X.shape[1],
                   &B[0, 0] if B.shape[0] > 0 and B.shape[1] > 0 else NULL, B.shape[1],
                   &C[0, 0], C.shape[1], &K[0, 0] if keep and K.size > 0 else NULL, count,
-                  &packed[0] if outer else NULL)
+                  &packed[0] if outer or skip else NULL)
     return (out, kept) if keep else out
 
 
@@ -1291,6 +1303,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef double[::1] bn_stats = np.zeros(2 * net.act_size)
     cdef Py_ssize_t[::1] xrows
     cdef double[::1] bpack
+    cdef floating[::1] tnwork
     cdef bitgen_t* g = NULL
     cdef Py_ssize_t* target = NULL
     # Written through a pointer: prange would make a plain local private.
@@ -1367,6 +1380,11 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
             parts.bpack_size = rows_work_size(width(&net, 0), parts.split_cols, sizeof(double))
             bpack = np.empty(n_threads * parts.bpack_size)
             parts.bpack = &bpack[0]
+        # Fashion-MNIST's first-layer weight gradient ~24% faster (C benchmark).
+        parts.tnwork_size = rows_tn_work_size(parts.split_cols, sizeof(floating))
+        tnwork = np.empty(n_threads * parts.tnwork_size,
+                          dtype=np.float32 if floating is float else np.float64)
+        parts.tnwork = &tnwork[0]
     s.solver = solver
     s.sc[0] = hyper[0]
     s.sc[1] = s.sc[2] = 0.0

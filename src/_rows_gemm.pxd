@@ -11,6 +11,8 @@ cdef extern from "_rows_gemm.h" nogil:
     bint rows_available "fastnn_rows_available" () noexcept
     Py_ssize_t rows_work_size "fastnn_rows_work_size" (Py_ssize_t n, Py_ssize_t k,
                                                        Py_ssize_t itemsize) noexcept
+    Py_ssize_t rows_tn_work_size "fastnn_rows_tn_work_size" (Py_ssize_t m,
+                                                             Py_ssize_t itemsize) noexcept
     void rows_gemm_s "fastnn_rows_gemm_s" (int op, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                                            const float** a, const float* a0, Py_ssize_t lda,
                                            const float* b, Py_ssize_t ldb, float* c,
@@ -34,8 +36,10 @@ cdef inline void rows_gemm(int op, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     with ``a`` NULL, the rows lie ``lda`` apart from ``a0``. B has k rows
     (n rows for ``ROWS_NT``). C is overwritten. Unless ``ac`` is NULL
     (``ROWS_NN`` and ``ROWS_NT`` only), A is copied there too, its rows
-    ``ldac`` apart. With ``work`` (``ROWS_NN`` only, ``rows_work_size``
-    elements) the product runs row-outer, B packed whole there.
+    ``ldac`` apart. With ``work`` for ``ROWS_NN`` (``rows_work_size``
+    elements) the product runs row-outer, B packed whole there; for
+    ``ROWS_TN`` (``rows_tn_work_size`` elements) it passes over the
+    stretches of A that are all zeros (the same bits).
     """
     if m == 0 or n == 0:
         return

@@ -6,8 +6,8 @@ Checked against NumPy over the shapes their blocking cuts (blocks of 12
 sums, panels of two vectors, blocks of K), for the three products, rows
 through pointers and at a stride, in float32 and float64, A @ B also
 row-outer, with the copy of A the split first layer keeps for its weight
-gradient, and through whole epochs with and without them
-(``test_backends``).
+gradient, A.T @ B also passing over A's stretches of zeros, and through
+whole epochs with and without them (``test_backends``).
 """
 
 import numpy as np
@@ -80,6 +80,41 @@ def test_rows_matmul_matches_numpy(dtype, op, outer, strided, m, n, k):
         np.testing.assert_array_equal(kept, X[rows, first:first + count])
 
 
+def _with_zeros(X, rng):
+    """X with most elements zero: whole rows, a band of columns, and at random."""
+    X = X.copy()
+    X[rng.uniform(size=X.shape) < 0.7] = 0
+    X[::3] = 0
+    X[:, 9:31] = 0
+    return X
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("strided", [False, True], ids=["pointers", "stride"])
+# SHAPES, and A with more columns than one pass of the scan takes (512).
+@pytest.mark.parametrize("m, n, k", SHAPES + [(1100, 37, 300)])
+def test_rows_matmul_skipping_zeros_gives_the_same_bits(dtype, strided, m, n, k):
+    # A.T @ B passing over the rows of A whose stretch of a block's columns
+    # is all zero: the same sums, less the exact zeros, in the same order.
+    rng = np.random.default_rng(m * 1000 + n * 10 + k + 1)
+    X, rows, first, count, B = _operands("tn", m, n, k, dtype, rng)
+    X = _with_zeros(X, rng)
+    # A NaN counts as non-zero, among zeros and on its own in a stretch.
+    X[1, first + 2] = np.nan
+    if strided:
+        X = np.ascontiguousarray(X[:len(rows)])
+        rows = np.arange(len(rows))
+    where = None if strided else rows
+    plain = _mlp.rows_matmul(X, where, first, count, B, "tn")
+    got = _mlp.rows_matmul(X, where, first, count, B, "tn", skip=True)
+    np.testing.assert_array_equal(got, plain)
+    expected = _expected("tn", X[rows, first:first + count], B)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol * np.sqrt(k))
+    if 1 in rows and count > 2:
+        assert np.isnan(got[2]).all()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("op", ["nn", "nt"])
 def test_rows_matmul_empty_inner_length_gives_zeros(dtype, op):
@@ -108,6 +143,8 @@ def test_rows_matmul_rejects_bad_arguments():
         _mlp.rows_matmul(X, np.array([0, 1]), 0, 2, B, "tn", keep=True)
     with pytest.raises(ValueError, match="outer"):
         _mlp.rows_matmul(X.T.copy(), np.array([0, 1]), 0, 3, B.T.copy(), "nt", outer=True)
+    with pytest.raises(ValueError, match="skip"):
+        _mlp.rows_matmul(X, np.array([0]), 0, 2, B, "nn", skip=True)
 
 
 @pytest.mark.parametrize("m, n, k, itemsize, fits", [
