@@ -104,38 +104,52 @@ static ptrdiff_t fastnn_rows_tn_work_size(ptrdiff_t m, ptrdiff_t itemsize)
  * with -fwrapv (Python's flags) index products are not strength-reduced. */
 #define FASTNN_ROWS_BLOCK(T, V, W, M, S, MR, ROW, A_AT, PREF)                    \
     do {                                                                         \
-        V acc[MR][2];                                                            \
-        int r;                                                                   \
+        FASTNN_ROWS_SUMS(V, S, MR);                                              \
         ptrdiff_t kk;                                                            \
         const T* brow = bp;                                                      \
-        for (r = 0; r < MR; r++) {                                               \
-            acc[r][0] = _mm512_setzero_##S();                                    \
-            acc[r][1] = _mm512_setzero_##S();                                    \
-        }                                                                        \
         for (kk = 0; kk < kc; kk++, brow += 2 * W) {                             \
             V b0 = _mm512_load_##S(brow);                                        \
             V b1 = _mm512_load_##S(brow + W);                                    \
             ROW(kk);                                                             \
             PREF(kk);                                                            \
-            _Pragma("GCC unroll 12")                                             \
-            for (r = 0; r < MR; r++) {                                           \
-                V av = _mm512_set1_##S(A_AT(r, kk));                             \
-                acc[r][0] = _mm512_fmadd_##S(av, b0, acc[r][0]);                 \
-                acc[r][1] = _mm512_fmadd_##S(av, b1, acc[r][1]);                 \
-            }                                                                    \
+            FASTNN_ROWS_FMA(V, S, MR, A_AT, kk);                                 \
         }                                                                        \
-        for (r = 0; r < mr; r++) {                                               \
-            T* crow = c + (i0 + r) * ldc + n0;                                   \
-            if (k0 > 0) {                                                        \
-                acc[r][0] = _mm512_add_##S(acc[r][0],                            \
-                                           _mm512_maskz_loadu_##S(m0, crow));    \
-                acc[r][1] = _mm512_add_##S(acc[r][1],                            \
-                                           _mm512_maskz_loadu_##S(m1, crow + W));\
-            }                                                                    \
-            _mm512_mask_storeu_##S(crow, m0, acc[r][0]);                         \
-            _mm512_mask_storeu_##S(crow + W, m1, acc[r][1]);                     \
+        FASTNN_ROWS_STORE(T, W, S);                                              \
+    } while (0)
+
+/* A block's MR x 2 vectors of sums acc, zeroed (r their index). */
+#define FASTNN_ROWS_SUMS(V, S, MR)                                               \
+    V acc[MR][2];                                                                \
+    int r;                                                                       \
+    for (r = 0; r < MR; r++) {                                                   \
+        acc[r][0] = _mm512_setzero_##S();                                        \
+        acc[r][1] = _mm512_setzero_##S();                                        \
+    }
+
+/* One step: sum r adds A_AT(r, kk) times a row of B, in vectors b0 and b1. */
+#define FASTNN_ROWS_FMA(V, S, MR, A_AT, kk)                                      \
+    do {                                                                         \
+        _Pragma("GCC unroll 12")                                                 \
+        for (r = 0; r < MR; r++) {                                               \
+            V av = _mm512_set1_##S(A_AT(r, kk));                                 \
+            acc[r][0] = _mm512_fmadd_##S(av, b0, acc[r][0]);                     \
+            acc[r][1] = _mm512_fmadd_##S(av, b1, acc[r][1]);                     \
         }                                                                        \
     } while (0)
+
+/* The first mr sums to C's rows i0 + r, panel n0, added to what the blocks
+ * of K before k0 left there. */
+#define FASTNN_ROWS_STORE(T, W, S)                                               \
+    for (r = 0; r < mr; r++) {                                                   \
+        T* crow = c + (i0 + r) * ldc + n0;                                       \
+        if (k0 > 0) {                                                            \
+            acc[r][0] = _mm512_add_##S(acc[r][0], _mm512_maskz_loadu_##S(m0, crow));\
+            acc[r][1] = _mm512_add_##S(acc[r][1],                                \
+                                       _mm512_maskz_loadu_##S(m1, crow + W));    \
+        }                                                                        \
+        _mm512_mask_storeu_##S(crow, m0, acc[r][0]);                             \
+        _mm512_mask_storeu_##S(crow + W, m1, acc[r][1]);                         \
+    }
 
 /* m0, m1: the lanes of a panel's two vectors that hold its nr columns. */
 #define FASTNN_PANEL_MASKS(M, W)                                                 \
@@ -421,41 +435,23 @@ FASTNN_ROWS_OUTER(fastnn_rows_outer_avx512_d, double, __m512d, 8, __mmask8, pd, 
                         const unsigned char* list = lists + ib * KC;             \
                         const T* arow = packed + ib * KC * MR;                   \
                         const ptrdiff_t i0 = c0 + ib * MR, cnt = counts[ib];     \
-                        V acc[MR][2];                                            \
-                        int r;                                                   \
+                        FASTNN_ROWS_SUMS(V, S, MR);                              \
                         mr = m - i0 < MR ? m - i0 : MR;                          \
-                        for (r = 0; r < MR; r++) {                               \
-                            acc[r][0] = _mm512_setzero_##S();                    \
-                            acc[r][1] = _mm512_setzero_##S();                    \
-                        }                                                        \
                         /* Rows past mr hold zeros: their sums are not stored. */\
                         for (j = 0; j < cnt; j++, arow += MR) {                  \
                             const T* brow = bp + list[j] * 2 * W;                \
                             V b0 = _mm512_load_##S(brow);                        \
                             V b1 = _mm512_load_##S(brow + W);                    \
-                            _Pragma("GCC unroll 12")                             \
-                            for (r = 0; r < MR; r++) {                           \
-                                V av = _mm512_set1_##S(arow[r]);                 \
-                                acc[r][0] = _mm512_fmadd_##S(av, b0, acc[r][0]); \
-                                acc[r][1] = _mm512_fmadd_##S(av, b1, acc[r][1]); \
-                            }                                                    \
+                            FASTNN_ROWS_FMA(V, S, MR, FASTNN_ROWS_PACKED_AT, j); \
                         }                                                        \
-                        for (r = 0; r < mr; r++) {                               \
-                            T* crow = c + (i0 + r) * ldc + n0;                   \
-                            if (k0 > 0) {                                        \
-                                acc[r][0] = _mm512_add_##S(                      \
-                                    acc[r][0], _mm512_maskz_loadu_##S(m0, crow));\
-                                acc[r][1] = _mm512_add_##S(                      \
-                                    acc[r][1], _mm512_maskz_loadu_##S(m1, crow + W));\
-                            }                                                    \
-                            _mm512_mask_storeu_##S(crow, m0, acc[r][0]);         \
-                            _mm512_mask_storeu_##S(crow + W, m1, acc[r][1]);     \
-                        }                                                        \
+                        FASTNN_ROWS_STORE(T, W, S);                              \
                     }                                                            \
                 }                                                                \
             }                                                                    \
         }                                                                        \
     }
+
+#define FASTNN_ROWS_PACKED_AT(r, j) arow[r]
 
 FASTNN_ROWS_TN_SKIP(fastnn_rows_tn_skip_avx512_s, float, __m512, 16, __mmask16, ps, FASTNN_MR,
                     FASTNN_KC_T)
