@@ -75,8 +75,13 @@ static ptrdiff_t fastnn_rows_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t items
     return (n + w - 1) / w * w * k + 64 / itemsize;
 }
 
-/* Sums per block of A.T @ B's AVX-512 kernels, for elements of itemsize bytes. */
-static ptrdiff_t fastnn_rows_tn_mr(ptrdiff_t itemsize) { return itemsize == 4 ? FASTNN_MR : FASTNN_MR_TD; }
+/* Blocks of mr sums in one pass of the zero-skipping A.T @ B
+ * (FASTNN_ROWS_TN_SKIP) over A's m columns: the work buffer's layout. */
+static ptrdiff_t fastnn_rows_tn_blocks(ptrdiff_t m, ptrdiff_t mr)
+{
+    const ptrdiff_t cols = FASTNN_MC_T / mr * mr;
+    return ((m < cols ? m : cols) + mr - 1) / mr;
+}
 
 /* Elements of the work buffer A.T @ B takes to skip A's zeros
  * (FASTNN_ROWS_TN_SKIP), A having m columns, for elements of itemsize
@@ -84,9 +89,8 @@ static ptrdiff_t fastnn_rows_tn_mr(ptrdiff_t itemsize) { return itemsize == 4 ? 
  * list of rows and a count per block of sums. */
 static ptrdiff_t fastnn_rows_tn_work_size(ptrdiff_t m, ptrdiff_t itemsize)
 {
-    const ptrdiff_t mr = fastnn_rows_tn_mr(itemsize);
-    const ptrdiff_t cols = m < FASTNN_MC_T / mr * mr ? m : FASTNN_MC_T / mr * mr;
-    const ptrdiff_t blocks = (cols + mr - 1) / mr;
+    const ptrdiff_t mr = itemsize == 4 ? FASTNN_MR : FASTNN_MR_TD;
+    const ptrdiff_t blocks = fastnn_rows_tn_blocks(m, mr);
     const ptrdiff_t bytes = 64 + blocks * FASTNN_KC_T * (mr * itemsize + 1)
                             + blocks * (ptrdiff_t)sizeof(int);
     return (bytes + itemsize - 1) / itemsize;
@@ -398,7 +402,7 @@ FASTNN_ROWS_OUTER(fastnn_rows_outer_avx512_d, double, __m512d, 8, __mmask8, pd, 
                      ptrdiff_t ldc, T* work)                                     \
     {                                                                            \
         const ptrdiff_t mc_max = FASTNN_MC_T / MR * MR;                          \
-        const ptrdiff_t nblk_max = ((m < mc_max ? m : mc_max) + MR - 1) / MR;    \
+        const ptrdiff_t nblk_max = fastnn_rows_tn_blocks(m, MR);                 \
         T* packed = (T*)(((size_t)work + 63) & ~(size_t)63);                     \
         unsigned char* lists = (unsigned char*)(packed + nblk_max * KC * MR);     \
         int* counts = (int*)(lists + nblk_max * KC);                             \
