@@ -7,16 +7,13 @@ import os
 if os.environ.get("FASTNN_TEST_GPU") != "1":
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
-# Each pytest-xdist worker keeps its own Numba disk cache. Processes that
-# compile the same cache=True kernels at once can write entries another
-# process then fails to load (numba/numba#10128: a process-global counter
-# names the compiled symbols), which broke every float32 Numba test of one
-# worker in a clean-clone run. Processes a test starts (loky workers)
-# inherit their worker's directory.
-_worker = os.environ.get("PYTEST_XDIST_WORKER")
-if _worker and "NUMBA_CACHE_DIR" not in os.environ:
+# The test session's Numba kernels are cached apart from the package's own
+# cache, in one directory shared by the pytest-xdist workers: a kernel one
+# worker compiled, the other loads (_numba_cache makes them take turns).
+# Processes a test starts (loky workers) inherit the directory.
+if "NUMBA_CACHE_DIR" not in os.environ:
     os.environ["NUMBA_CACHE_DIR"] = os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".numba_cache", _worker
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".numba_cache", "tests"
     )
 
 

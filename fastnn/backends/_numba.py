@@ -2,7 +2,8 @@
 
 The kernels (``_numba_kernels``) compile on first use for each dtype and
 input kind and are cached on disk (Numba's ``cache=True``), so only the
-first fit on a machine pays for compilation. A whole epoch is one compiled
+first fit on a machine pays for compilation; processes starting together
+take turns to compile (``_numba_cache``). A whole epoch is one compiled
 call that releases the GIL; Ctrl-C is noticed when the epoch returns.
 
 Threads follow the Cython backend's rule (``_threads.n_threads_for``): a

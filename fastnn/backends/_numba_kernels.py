@@ -18,9 +18,11 @@ blocks hold ``max_batch x width`` values, and its compact ``nb x n`` outputs
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
+from numba.core.dispatcher import Dispatcher
 
 from . import _scalar
+from ._numba_cache import lock_compiles
 
 # error_model="numpy": no ZeroDivisionError checks, whose branches stop loops vectorising.
 _jit = njit(cache=True, nogil=True, error_model="numpy")
@@ -935,3 +937,16 @@ def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, s
                      _no_batch_norm(theta))
             out[start : start + nb] = _block(w, chunk, widths, L - 1, nb)
     return out
+
+
+# Start Numba's threading layer now. A kernel compiled in a process that
+# loaded its parallel callees from the disk cache is saved without the
+# start-up call (numba/numba#8578); a fresh process that loads it first would
+# call into a threading layer never started, through a null address.
+get_num_threads()
+
+# Every kernel compiles (or loads from the disk cache) one process at a time,
+# so workers starting together on an empty cache compile each kernel once.
+for _kernel in [value for value in list(globals().values()) if isinstance(value, Dispatcher)]:
+    lock_compiles(_kernel)
+del _kernel
