@@ -21,7 +21,8 @@ import numpy as np
 from ._permute import shuffle
 
 # Below this many samples the shuffle (about 8 ns a sample) costs about
-# what waking a second thread does.
+# what waking a second thread does: the epoch draws the order after its
+# batches, on its own thread (still without the GIL).
 MIN_AHEAD = 4096
 
 
@@ -56,14 +57,14 @@ class EpochOrders:
         of the previous epoch's order, as in scikit-learn.
     ahead : bool, default=True
         Whether the next order may be offered to the backend
-        (``AheadOrder``); only with at least ``MIN_AHEAD`` samples.
+        (``AheadOrder``).
     """
 
     def __init__(self, n_samples, random_state, ahead=True):
         self.random_state = random_state
         self._buffers = [np.arange(n_samples, dtype=np.intp), np.empty(n_samples, np.intp)]
         self._current = 0
-        self.ahead = ahead and n_samples >= MIN_AHEAD
+        self.ahead = ahead
         self.offer = None
 
     def next(self, next_runs=False):

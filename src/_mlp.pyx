@@ -50,8 +50,15 @@ cdef extern from *:
 cdef extern from "Python.h":
     # Without Cython's exception check: the batch loop reports -1 itself.
     int check_signals "PyErr_CheckSignals" () noexcept
+    unsigned long thread_ident "PyThread_get_thread_ident" () noexcept nogil
+
+import threading
 
 import numpy as np
+
+# Python handles signals in its main thread only (PyErr_CheckSignals does
+# nothing in any other): an epoch elsewhere never takes the GIL to check.
+cdef unsigned long MAIN_THREAD = threading.main_thread().ident
 
 # Whether the row kernels (_rows_gemm.h) run where they can: an epoch's split
 # first layer reads the batch's rows in place instead of gathering them for
@@ -63,7 +70,8 @@ cdef bint ROWS_KERNEL = rows_available()
 cdef bint ADAM_PASS = adam_pass_available()
 
 cdef enum:
-    # Batches between two checks for Ctrl-C (each check takes the GIL briefly).
+    # Batches between two checks for Ctrl-C (each check takes the GIL briefly,
+    # so only an epoch in the main thread checks: see ``signal_every``).
     SIGNAL_EVERY = 8
     # Per-thread sums: loss, sample weights, sum(W ** 2), sum(|W|).
     STATS = 4
@@ -1211,7 +1219,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
           floating[::1] grad, floating[::1] work, int n_threads=1,
           const double[::1] drop=None, uint64_t drop_key=0,
           const Py_ssize_t[::1] bn_off=None, double bn_eps=1e-3, double bn_momentum=0.99,
-          ahead_state=None, Py_ssize_t[::1] ahead_target=None, bint split_first=False):
+          ahead_state=None, Py_ssize_t[::1] ahead_target=None, bint split_first=False,
+          bint ahead_beside=True):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
@@ -1264,8 +1273,10 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     bn_eps, bn_momentum : float
         Batch normalization's epsilon and the running statistics' momentum.
     ahead_state : numpy.random.RandomState or None
-        If given, the next epoch's order is drawn while this one trains, on a
-        second OpenMP thread: ``ahead_target`` gets ``order`` shuffled as
+        If given, the next epoch's order is drawn in this call, without the
+        GIL: while this epoch trains, on a second OpenMP thread
+        (``ahead_beside``), or on this thread after the batches.
+        ``ahead_target`` gets ``order`` shuffled as
         ``ahead_state.shuffle`` would (``fastnn._shuffle``), its generator
         advanced and locked meanwhile. Needs ``n_threads == 1`` and a
         non-empty ``order``. The order is drawn even when Ctrl-C stops the
@@ -1276,6 +1287,9 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         than by rows (``split_product``), where it can be: dense input, more
         than one thread, at least one feature per thread, no batch norm. The
         work buffer is then ``workspace_size(..., split_first=True)``.
+    ahead_beside : bool, default=True
+        Draw the next order on a second OpenMP thread beside the batches
+        rather than after them on this one.
 
     Returns
     -------
@@ -1293,6 +1307,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     cdef Py_ssize_t t
     cdef Py_ssize_t bs = min(batch_size, n)
     cdef double acc = 0.0
+    cdef Py_ssize_t signals = signal_every()
     cdef bint gather = d.indices == NULL and rows != NULL
     cdef double[::1] stats = np.zeros(STATS * max(n_threads, 1))
     cdef Parts parts
@@ -1309,6 +1324,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     # Written through a pointer: prange would make a plain local private.
     cdef int status[1]
     cdef Py_ssize_t k
+    cdef int draw_threads
 
     if n_threads < 1:
         raise ValueError("n_threads must be at least 1")
@@ -1361,12 +1377,16 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("workspace too small")
     # Clipping's variables: weight matrices, bias vectors, batch-norm blocks
     # (whose norm is gamma's: the running statistics' gradient is 0), then
-    # slope vectors.
-    bounds = np.unique(np.concatenate(
-        [coef_off, bias_off[1:], [] if bn_off is None else bn_off[1:],
-         slope_off[1:]])).astype(np.intp)
-    var_sq = np.zeros(max(n_threads, 1) * (bounds.shape[0] - 1))
-    var_scale = np.ones(bounds.shape[0] - 1)
+    # slope vectors. Only clipping reads them: without it, none (np.unique
+    # costs ~40 us, a shuffle's worth of holding the GIL each epoch).
+    if hyper[8] > 0:
+        bounds = np.unique(np.concatenate(
+            [coef_off, bias_off[1:], [] if bn_off is None else bn_off[1:],
+             slope_off[1:]])).astype(np.intp)
+    else:
+        bounds = np.zeros(1, dtype=np.intp)
+    var_sq = np.zeros(max(n_threads, 1) * max(bounds.shape[0] - 1, 1))
+    var_scale = np.ones(max(bounds.shape[0] - 1, 1))
     parts = make_parts(&net, bs, gather, n_threads, n_params, &work[0], &stats[0],
                        split_first and d.indices == NULL and coef_off[0] == 0
                        and can_split(n_features, n_threads, net.bn_off != NULL))
@@ -1404,19 +1424,21 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     if ahead_state is None:
         with nogil:
             status[0] = run_batches(&net, &d, rows, n, bs, &theta[0], &grad[0], &parts, &s,
-                                    alpha, l1, &hyper[0], &step[0], &acc)
+                                    alpha, l1, &hyper[0], &step[0], &acc, signals)
     else:
         # The batches on this thread, the next epoch's order on a second one
-        # (both iterations on this thread where OpenMP gives only one).
+        # (both iterations on this thread where OpenMP gives only one, or
+        # where no second one is wanted).
+        draw_threads = 2 if ahead_beside else 1
         g = generator_of(ahead_state)
         target = &ahead_target[0]
         with ahead_state._bit_generator.lock:
             with nogil:
-                for k in prange(2, num_threads=2, schedule="static", chunksize=1):
+                for k in prange(2, num_threads=draw_threads, schedule="static", chunksize=1):
                     if k == 0:
                         status[0] = run_batches(&net, &d, rows, n, bs, &theta[0], &grad[0],
                                                 &parts, &s, alpha, l1, &hyper[0], &step[0],
-                                                &acc)
+                                                &acc, signals)
                     else:
                         memcpy(target, rows, n * sizeof(Py_ssize_t))
                         shuffle_indices(g, target, n)
@@ -1428,6 +1450,14 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     return acc, s.sc[0]
 
 
+cdef inline Py_ssize_t signal_every() noexcept nogil:
+    # Batches between checks for Ctrl-C in this thread, 0 for none. In a
+    # joblib or Dask worker thread, taking the GIL every few batches would
+    # wait on the Python the other fits run (up to the 5 ms switch
+    # interval each time) and check nothing.
+    return SIGNAL_EVERY if thread_ident() == MAIN_THREAD else 0
+
+
 cdef int raise_pending() except -1:
     # Propagate the exception the batch loop's signal check left set.
     return -1
@@ -1436,11 +1466,12 @@ cdef int raise_pending() except -1:
 cdef int run_batches(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t n, Py_ssize_t bs,
                      floating* theta, floating* grad, Parts* parts, Step* s, double alpha,
                      double l1, const double* hyper, double* step,
-                     double* acc) noexcept nogil:
+                     double* acc, Py_ssize_t signals) noexcept nogil:
     """The epoch's batches in order; -1 when Ctrl-C (or another signal) raised.
 
-    The step count and nadam's momentum product go to ``step`` after every
-    batch, so an interrupted epoch leaves them right.
+    Signals are checked every ``signals`` batches (0: never). The step count
+    and nadam's momentum product go to ``step`` after every batch, so an
+    interrupted epoch leaves them right.
     """
     cdef Py_ssize_t start = 0, nb, b = 0
     cdef Py_ssize_t t = <Py_ssize_t>step[0]
@@ -1456,7 +1487,7 @@ cdef int run_batches(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t n, Py
         step[1] = mu_product
         start += nb
         b += 1
-        if b % SIGNAL_EVERY == 0:
+        if signals > 0 and b % signals == 0:
             with gil:
                 if check_signals() < 0:
                     return -1

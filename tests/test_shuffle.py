@@ -1,4 +1,4 @@
-"""Epoch orders: numpy's shuffle without the GIL, and drawn one epoch ahead."""
+"""Epoch orders: numpy's shuffle (a long one without the GIL), and drawn one epoch ahead."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,8 @@ def generators(seed):
     ]
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 256, 257, 5000])
+# 200_000: past the length from which the shuffle releases the GIL.
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 256, 257, 5000, 200_000])
 @pytest.mark.parametrize("seed", [0, 1, 42])
 def test_permute_is_numpys_shuffle(n, seed):
     for ours, theirs in generators(seed):
@@ -44,11 +45,10 @@ def test_permute_rejects_other_buffers():
     ids=["runs", "mixed"],
 )
 @pytest.mark.parametrize("drawn", [True, False], ids=["drawn", "left"])
-def test_orders_offered_ahead_are_the_sequential_orders(monkeypatch, pattern, drawn):
+def test_orders_offered_ahead_are_the_sequential_orders(pattern, drawn):
     # Each offer is drawn as the compiled epoch does (this order, shuffled
     # once more) or left to the next call: either way scikit-learn's orders,
     # and its generator state at the end.
-    monkeypatch.setattr(_shuffle, "MIN_AHEAD", 1)
     n = 1000
     ours, theirs = np.random.RandomState(7), np.random.RandomState(7)
     orders = _shuffle.EpochOrders(n, ours)
@@ -68,11 +68,10 @@ def test_orders_offered_ahead_are_the_sequential_orders(monkeypatch, pattern, dr
     assert ours.get_state()[2] == theirs.get_state()[2]
 
 
-def test_small_data_is_never_offered_ahead():
-    assert not _shuffle.EpochOrders(_shuffle.MIN_AHEAD - 1, np.random.RandomState(0)).ahead
-    assert _shuffle.EpochOrders(_shuffle.MIN_AHEAD, np.random.RandomState(0)).ahead
-    assert not _shuffle.EpochOrders(_shuffle.MIN_AHEAD, np.random.RandomState(0),
-                                    ahead=False).ahead
+def test_orders_are_offered_ahead_unless_told_not_to():
+    # Small data too: the epoch then draws the order after its batches.
+    assert _shuffle.EpochOrders(10, np.random.RandomState(0)).ahead
+    assert not _shuffle.EpochOrders(10, np.random.RandomState(0), ahead=False).ahead
 
 
 @pytest.fixture
@@ -91,32 +90,39 @@ def offers(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_the_cython_epoch_draws_the_next_order_on_a_second_thread(offers, dtype):
-    # 5000 rows in batches of 50 run on one thread: the second draws the
-    # next order inside the compiled epoch, and the model is the one every
-    # order drawn in line gives (the NumPy backend never draws ahead).
+@pytest.mark.parametrize("n_samples,n_threads", [(5000, None), (5000, 1), (600, None)],
+                         ids=["beside", "one-thread-fit", "small"])
+def test_the_cython_epoch_draws_the_next_order(monkeypatch, offers, dtype, n_samples, n_threads):
+    # Batches of 50 run on one thread; the compiled epoch draws the next
+    # order (beside them on a second thread, or after them where the fit
+    # may use one thread or the data are small), and the model is the one
+    # every order drawn in line gives (the NumPy backend never draws ahead).
     from fastnn import _mlp
+    from fastnn.backends import _cython
     from fastnn.backends._threads import spare_thread
 
+    beside = []
+    epoch = _mlp.epoch
+
+    def recorded(*args):
+        beside.append(args[-1])
+        return epoch(*args)
+
+    monkeypatch.setattr(_cython._mlp, "epoch", recorded)
     rng = np.random.RandomState(0)
-    X = rng.normal(size=(5000, 6)).astype(dtype)
+    X = rng.normal(size=(n_samples, 6)).astype(dtype)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     params = dict(hidden_layer_sizes=(5,), batch_size=50, max_iter=4, tol=0, random_state=0)
-    fast = MLPClassifier(backend="cython", **params).fit(X, y)
+    fast = MLPClassifier(backend="cython", n_threads=n_threads, **params).fit(X, y)
     assert len(offers) == 3  # not for the last epoch
-    # Built with OpenMP on two cores or more (as in CI): drawn on the second.
-    assert all(o.drawn for o in offers) == spare_thread(_mlp.max_threads())
+    assert all(o.drawn for o in offers)
+    # Built with OpenMP on two cores or more (as in CI): on the second thread.
+    expect_beside = (n_samples >= _shuffle.MIN_AHEAD and n_threads is None
+                     and spare_thread(_mlp.max_threads()))
+    assert beside == [expect_beside] * 3 + [False]
+    monkeypatch.setattr(_cython._mlp, "epoch", epoch)
     ref = MLPClassifier(backend="numpy", **params).fit(X, y)
     assert not any(o.drawn for o in offers[3:])
     np.testing.assert_allclose(fast.loss_curve_, ref.loss_curve_, rtol=1e-5 if dtype == np.float32 else 1e-12)
     for a, b in zip(fast.coefs_, ref.coefs_):
         np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-6)
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_no_second_thread_when_the_fit_is_bounded_to_one(offers):
-    rng = np.random.RandomState(0)
-    X, y = rng.normal(size=(5000, 6)), rng.randint(2, size=5000)
-    MLPClassifier(hidden_layer_sizes=(5,), batch_size=50, max_iter=3, n_threads=1,
-                  backend="cython", random_state=0).fit(X, y)
-    assert len(offers) == 2 and not any(o.drawn for o in offers)

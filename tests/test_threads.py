@@ -1,6 +1,7 @@
 """Compiled epochs release the GIL: fits in threads run together, same models."""
 
 import importlib
+import sys
 import threading
 import time
 import warnings
@@ -10,8 +11,10 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
-from fastnn import MLPClassifier, MLPRegressor
+from fastnn import MLPClassifier, MLPRegressor, _mlp
+from fastnn.backends._data import input_args, net_args, weights_arg
 from fastnn.backends._threads import available_cores
+from test_backends import _optimizer, make_problem
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(6000, 30))
@@ -165,6 +168,47 @@ def test_gil_is_released_during_an_epoch(backend):
     stall, total = _longest_stall(fit)
     assert total > 0.2, "the epoch finished too fast to observe"
     assert stall < 0.25 * total
+
+
+def test_epoch_in_a_worker_thread_runs_every_batch_without_the_gil():
+    # Python handles signals in its main thread only, so an epoch in any other
+    # thread never takes the GIL to check for Ctrl-C: here its batches all run
+    # while the main thread keeps the GIL in a Python loop (a switch interval
+    # longer than the loop keeps it from being forced off). Checking every
+    # few batches, as the main thread's epochs do, it would stall at the first
+    # check until the loop ends.
+    net, theta, data = make_problem([6, 9, 3], ["relu"], "log_loss", np.float64, n=4000)
+    opt = _optimizer("adam", theta)
+    size = _mlp.workspace_size(net.units, net.activation_codes, 1, True, 1, theta.size)
+    s1, s2 = opt.buffers
+    step = np.zeros(2)
+    started = threading.Event()
+
+    def epoch():
+        started.set()
+        _mlp.epoch(*input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),
+                   net.loss_code, np.empty(0, np.intp), 1, 0.0, 0.0, opt.code, opt.hyper(),
+                   s1, s2, step, np.empty_like(theta), np.empty(size), 1)
+
+    worker = threading.Thread(target=epoch)
+    interval = sys.getswitchinterval()
+    try:
+        worker.start()
+        started.wait()
+        # Until the first batch has run, the worker needs the GIL to enter
+        # the epoch; from then on the main thread holds it.
+        while step[0] == 0:
+            time.sleep(0)
+        sys.setswitchinterval(30.0)
+        deadline = time.perf_counter() + 10.0
+        while step[0] < data.n_samples and time.perf_counter() < deadline:
+            pass
+        batches = step[0]
+    finally:
+        sys.setswitchinterval(interval)
+        worker.join()
+    assert batches == data.n_samples
+    assert step[0] == data.n_samples
 
 
 def _blas_threads():

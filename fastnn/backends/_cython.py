@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
+from .. import _shuffle
 from ._base import Backend
 from ._data import NO_INDEX, input_args, net_args, scratch, weights_arg
 from ._threads import (
@@ -60,8 +61,13 @@ class CythonBackend(Backend):
         dtype = theta.dtype
         rows = min(batch_size, data.n_samples)
         n_threads = _train_threads(net, rows)
-        # One thread runs the batches: a second may draw the next order.
-        draw = ahead is not None and n_threads == 1 and spare_thread(_mlp.max_threads())
+        # One thread runs the batches and the epoch draws the next order, so no
+        # shuffle runs with the GIL between epochs (where fits on other Python
+        # threads would wait for it): on a second thread where one is free and
+        # the order long enough to pay for waking it, else after the batches.
+        draw = ahead is not None and n_threads == 1
+        beside = (draw and data.n_samples >= _shuffle.MIN_AHEAD
+                  and spare_thread(_mlp.max_threads()))
         dropping = dropout is not None
         split = split_first_layer(net, n_threads)
         key = (rows, theta.shape[0], dtype.str, n_threads, dropping, split)
@@ -84,7 +90,7 @@ class CythonBackend(Backend):
                     dropout.rates if dropping else None, dropout.key if dropping else 0,
                     net.bn_offsets if net.has_batch_norm else None, net.bn_epsilon,
                     float(bn_momentum), ahead.random_state if draw else None,
-                    ahead.target if draw else None, split,
+                    ahead.target if draw else None, split, beside,
                 )
             if draw:
                 ahead.drawn = True
