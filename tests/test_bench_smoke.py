@@ -9,9 +9,15 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from fastnn import _mlp
+from fastnn.backends._threads import available_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ("fashion", "tabular", "search", "parallel", "lbfgs", "predict", "memory", "scaling",
@@ -121,6 +127,12 @@ def test_workload_specifics(quick):
         assert set(row["best_params"]["sklearn"]) == {
             "hidden_layer_sizes", "alpha", "learning_rate_init", "batch_size"
         }
+    # Each grid's speedups are over its own n_jobs=1 search.
+    parallel = {r["id"]: r for r in w["parallel"]["rows"]}
+    for base in ("sequential", "small-sequential"):
+        assert parallel[base]["metrics"]["speedup over n_jobs=1"]["fastnn-cython"] == 1
+    assert parallel["small-threads"]["params"]["n_candidates"] == 12
+    assert parallel["threads"]["params"]["n_candidates"] == 24
     fashion_ran = w["fashion"]["status"] == "ok"
     memory_ids = {r["id"] for r in w["memory"]["rows"]}
     assert ("fashion-float32" in memory_ids) == fashion_ran
@@ -128,6 +140,40 @@ def test_workload_specifics(quick):
         for row in w["fashion"]["rows"]:
             assert 0 < row["metrics"]["test accuracy"]["fastnn-cython"] <= 1
             assert row["x_bound"]["fastnn-cython"] > 0
+
+
+@pytest.mark.skipif(min(available_cores(), _mlp.max_threads()) < 2,
+                    reason="needs 2 cores and OpenMP")
+@pytest.mark.parametrize("n_samples", [450, 5000])
+def test_parallel_small_nets_fit_on_one_thread(monkeypatch, n_samples):
+    # The parallel workload's claim: with n_jobs=1 its small nets fit on one
+    # thread (so two joblib workers can halve their search), its larger ones
+    # on two, as the tabular problem's fits choose, quick run included.
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench._data import tabular
+    from bench.workloads.parallel import GRIDS
+    from sklearn.model_selection import ParameterGrid
+
+    from fastnn import MLPClassifier
+    from fastnn.backends import _cython
+
+    X, y = tabular("classification", n_samples, dtype=np.float64)
+    fold = slice(0, n_samples * 2 // 3)
+    chosen = []
+    real = _cython._train_threads
+    monkeypatch.setattr(_cython, "_train_threads",
+                        lambda net, rows: chosen.append(real(net, rows)) or chosen[-1])
+    for name, grid in GRIDS.items():
+        for params in ParameterGrid(grid):
+            chosen.clear()
+            est = MLPClassifier(max_iter=1, random_state=0, n_threads=2, **{
+                k.removeprefix("mlp__"): v for k, v in params.items()})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X[fold], y[fold])
+            one = (name == "small" or params["mlp__batch_size"] == 64
+                   or params["mlp__hidden_layer_sizes"] == (32,))
+            assert set(chosen) == ({1} if one else {2}), (name, params)
 
 
 def test_targets_have_a_verdict(quick):
