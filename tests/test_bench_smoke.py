@@ -132,6 +132,11 @@ def test_workload_specifics(quick):
     for base in ("sequential", "small-sequential"):
         assert parallel[base]["metrics"]["speedup over n_jobs=1"]["fastnn-cython"] == 1
     assert parallel["small-threads"]["params"]["n_candidates"] == 12
+    small = parallel["small-sequential"]["seconds"]["fastnn-cython"]
+    for row_id in ("small-threads", "small-loky"):
+        row = parallel[row_id]
+        assert row["metrics"]["speedup over n_jobs=1"]["fastnn-cython"] == pytest.approx(
+            small / row["seconds"]["fastnn-cython"])
     assert parallel["threads"]["params"]["n_candidates"] == 24
     fashion_ran = w["fashion"]["status"] == "ok"
     memory_ids = {r["id"] for r in w["memory"]["rows"]}

@@ -12,7 +12,8 @@ With ``n_jobs=1`` fastnn already runs the grid's larger candidates (batch
 200 of ``(64,)`` and ``(64, 32)``) on both cores, so two joblib workers cannot
 halve that search. The small nets, the grid's 12 candidates at batch 64,
 fit on one thread either way: their search, sequential and on threads, shows
-how close to 2x candidates running side by side get.
+how close to 2x candidates running side by side get, and the same search on
+loky processes, which share no GIL, what the two cores give the same fits.
 """
 
 import contextlib
@@ -40,6 +41,7 @@ MODES = [
     ("dask", "Dask LocalCluster, 2 workers x 1 thread", "dask", -1, "all"),
     ("small-sequential", "small nets (12 candidates at batch 64), n_jobs=1", None, 1, "small"),
     ("small-threads", "small nets, n_jobs=2, threads", "threading", 2, "small"),
+    ("small-loky", "small nets, n_jobs=2, loky processes", "loky", 2, "small"),
 ]
 # A small search through the same backend before timing: it starts the loky
 # or Dask workers and imports the systems there.
