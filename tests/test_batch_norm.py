@@ -317,7 +317,7 @@ def test_regressor_with_batch_norm():
     y = X @ [1.0, 0.1, 0.01, 10.0, -1.0] + 0.1 * rng.normal(size=300)
     # Unscaled features; 10 batches an epoch let the running statistics follow.
     # All 300 epochs: batch norm makes the training loss noisy, and the epoch
-    # at which no improvement stops it (49 to 68 at learning rate 0.01,
+    # at which no improvement stops it (46 to 68 at learning rate 0.01,
     # scores 0.49 to 0.98) depended on rounding, which differs between
     # machines; run to the end, the scores of 5 seeds on both backends were
     # 0.992 to 0.996.
