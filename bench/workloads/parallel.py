@@ -12,8 +12,9 @@ With ``n_jobs=1`` fastnn already runs the grid's larger candidates (batch
 200 of ``(64,)`` and ``(64, 32)``) on both cores, so two joblib workers cannot
 halve that search. The small nets, the grid's 12 candidates at batch 64,
 fit on one thread either way: their search, sequential and on threads, shows
-how close to 2x candidates running side by side get, and the same search on
-loky processes, which share no GIL, what the two cores give the same fits.
+how close to 2x candidates running side by side get; the same search on
+loky processes, which share no GIL but send each fit its data and return
+its result, compares the two ways of running them.
 """
 
 import contextlib
