@@ -1,6 +1,7 @@
 """fastnn's bench suite: fastnn against scikit-learn and PyTorch CPU, on this machine.
 
-``python -m bench`` (or ``make bench``) runs the workloads of issue #3 and writes
+``make bench`` (``python bench/run.py`` on the installed fastnn, or
+``python -m bench`` in a checkout built in place) runs the workloads and writes
 ``bench/results/<name>.json``, ``<name>.md`` and PNG plots; ``--quick`` runs a
 small version in about a minute. See ``python -m bench --help``.
 

@@ -9,9 +9,8 @@ from . import callbacks
 from ._convert import from_sklearn, to_sklearn
 from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 from ._plotting import plot_learning_curves
+from ._version import __version__
 from .backends import available_backends, get_backend, show_backends
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MLPClassifier",

@@ -17,6 +17,19 @@ if "NUMBA_CACHE_DIR" not in os.environ:
     )
 
 
+def pytest_configure(config):
+    # make test runs the suite on the installed wheel: a fastnn imported from
+    # the checkout would hide a file the wheel lacks.
+    if os.environ.get("FASTNN_TEST_INSTALLED") == "1":
+        import fastnn
+
+        checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        where = os.path.abspath(fastnn.__file__)
+        if where.startswith(os.path.join(checkout, "fastnn") + os.sep):
+            raise RuntimeError(f"fastnn was imported from the checkout ({where}), "
+                               "not from the installed wheel")
+
+
 def pytest_collection_modifyitems(config, items):
     # The Numba backend has no split first layer: its epoch_threads
     # "3threads-split" runs would repeat its "3threads" runs.

@@ -1,4 +1,4 @@
-"""``python -m bench --quick`` runs end to end and writes well-formed outputs.
+"""``python bench/run.py --quick`` runs end to end and writes well-formed outputs.
 
 Timings are not checked (they belong to the bench, not to the tests): the
 structure of the JSON, the Markdown tables and the PNG files are. Passes with
@@ -39,7 +39,8 @@ METRICS = {
 
 def run_bench(out, *args, env=None):
     # One thread per system: the test stays quick on a machine other jobs share.
-    command = [sys.executable, "-m", "bench", "--quick", "--no-download", "--threads", "1",
+    # bench/run.py: the bench on the fastnn this suite tests, not the checkout's.
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--no-download", "--threads", "1",
                *BACKENDS]
     # The real CUDA backend or none: never the simulator that conftest.py turns on.
     env = {k: v for k, v in (env or os.environ).items() if k != "NUMBA_ENABLE_CUDASIM"}
@@ -154,7 +155,8 @@ def test_parallel_small_nets_fit_on_one_thread(monkeypatch, n_samples):
     # The parallel workload's claim: with n_jobs=1 its small nets fit on one
     # thread (so two joblib workers can halve their search), its larger ones
     # on two, as the tabular problem's fits choose, quick run included.
-    monkeypatch.syspath_prepend(str(ROOT))
+    # The checkout provides bench; it goes after the installed fastnn.
+    monkeypatch.setattr(sys, "path", [*sys.path, str(ROOT)])
     from bench._data import tabular
     from bench.workloads.parallel import GRIDS
     from sklearn.model_selection import ParameterGrid

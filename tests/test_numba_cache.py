@@ -23,14 +23,13 @@ pytest.importorskip("numba")
 
 from fastnn.backends._numba_cache import LOCK_NAME, compile_lock, lock_path  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _python(code, *args, env=None):
-    # A fresh interpreter that imports fastnn from this checkout.
-    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+    # A fresh interpreter that imports the same fastnn as this one.
+    full_env = dict(os.environ, **(env or {}))
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], env=full_env,
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True)
 
 
 def _wait_for(path, timeout=120):
@@ -186,7 +185,7 @@ def test_a_kernel_saved_without_the_threading_start_up_runs_after_import(tmp_pat
     # reads no thread count before it), so importing the kernels must start
     # the layer.
     (tmp_path / "probe.py").write_text(PROBE)
-    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
     call = "import numpy as np, probe; print(probe.outer(np.ones(100), {}))"
 
     def run(code):
