@@ -26,7 +26,14 @@ _INSTANCES = {}
 
 
 def available_backends():
-    """Names users may pass as ``backend=`` (besides ``"auto"``)."""
+    """Return the names users may pass as ``backend=`` (besides ``"auto"``).
+
+    Returns
+    -------
+    names : tuple of str
+        Every backend fastnn knows, whether or not it can run here; see
+        :func:`show_backends` for which can.
+    """
     return tuple(_REGISTRY)
 
 
@@ -43,6 +50,17 @@ def auto_backend_name():
 
 def get_backend(name="auto"):
     """Return the backend called ``name`` (``"auto"``: the fastest available).
+
+    Parameters
+    ----------
+    name : str, default="auto"
+        A name from :func:`available_backends`, or ``"auto"``.
+
+    Returns
+    -------
+    backend : Backend
+        The backend's shared instance: the kernels an estimator with
+        ``backend=name`` runs.
 
     Raises
     ------

@@ -50,8 +50,10 @@ def backend_status():
 
 
 def show_backends(file=None):
-    """Print which backends can run here, which one ``backend="auto"`` uses, and why
-    any cannot run.
+    """Print which backends can run here, and which one ``backend="auto"`` uses.
+
+    A backend that cannot run is listed with the reason (no GPU, a missing
+    package, ...).
 
     Parameters
     ----------

@@ -91,6 +91,20 @@ class _EpochCallback:
     # ---- scikit-learn's hooks
 
     def setup(self, estimator, context):
+        """Check the callback before a fit starts (scikit-learn's hook).
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator about to fit.
+        context : CallbackContext
+            The fit's context, from scikit-learn.
+
+        Raises
+        ------
+        TypeError
+            If ``estimator`` is not a fastnn MLP.
+        """
         self._check_params()
         name = type(self).__name__
         if not isinstance(estimator, BaseMultilayerPerceptron):
@@ -108,11 +122,29 @@ class _EpochCallback:
             )
 
     def teardown(self, estimator, context):
+        """Release what the fit held, such as an open file (scikit-learn's hook).
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator whose fit ended.
+        context : CallbackContext
+            The fit's context, from scikit-learn.
+        """
         run = self.__dict__.get("_runs", {}).pop(id(estimator), None)
         if run is not None:
             self._close(run)
 
     def on_fit_task_begin(self, estimator, context):
+        """Start of the fit or of an epoch (scikit-learn's hook).
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator being fitted.
+        context : CallbackContext
+            The task beginning: ``task_name`` is ``"fit"`` or ``"epoch"``.
+        """
         if context.task_name == "fit":
             self._train_begin(estimator, self._run(estimator, new=True))
         elif context.task_name == "epoch":
@@ -122,6 +154,20 @@ class _EpochCallback:
             self._epoch_begin(estimator, run, context.task_id)
 
     def on_fit_task_end(self, estimator, context):
+        """End of the fit or of an epoch (scikit-learn's hook).
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator being fitted.
+        context : CallbackContext
+            The task ending: ``task_name`` is ``"fit"`` or ``"epoch"``.
+
+        Returns
+        -------
+        stop : bool
+            Whether training should stop after this epoch.
+        """
         if context.task_name == "fit":
             run = self._run(estimator)
             self._train_end(estimator, run, run.logs)

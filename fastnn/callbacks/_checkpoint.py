@@ -151,6 +151,23 @@ class ModelCheckpoint(_EpochCallback):
             )
 
     def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        """End of the fit or of an epoch (scikit-learn's hook).
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator being fitted.
+        context : CallbackContext
+            The task ending: ``task_name`` is ``"fit"`` or ``"epoch"``.
+        fitted_estimator : MLPClassifier or MLPRegressor or None, default=None
+            At the end of an epoch, a copy of the estimator as fitted so far:
+            the model a checkpoint saves.
+
+        Returns
+        -------
+        stop : bool
+            Whether training should stop after this epoch.
+        """
         if context.task_name == "epoch":
             self._run(estimator).model = fitted_estimator
         return super().on_fit_task_end(estimator, context)
