@@ -52,8 +52,10 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3,
                         help=f"timed repeats per case, median reported (full run: at least "
                              f"{MIN_FULL_REPEATS})")
-    parser.add_argument("--name", help="basename of the result files (default: latest, "
-                                       "or quick with --quick)")
+    parser.add_argument("--name", help="basename of the result files (default: the machine "
+                                       "class, cpu-avx512, cpu-avx2 or gpu for --only gpu, "
+                                       "whose reference result a full run replaces; quick "
+                                       "with --quick)")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help="directory of the result files (default: bench/results)")
     parser.add_argument("--backends", type=lambda t: t.split(","),
@@ -77,8 +79,8 @@ def parse_args(argv=None):
         _timing.SETTLE_S = 0.0
     if not args.quick and args.repeats < MIN_FULL_REPEATS:
         parser.error(f"a full run needs --repeats >= {MIN_FULL_REPEATS} (median of at least 3)")
-    if args.name is None:
-        args.name = "quick" if args.quick else "latest"
+    if args.name is None and args.quick:
+        args.name = "quick"
     return args
 
 
@@ -93,6 +95,8 @@ def main(argv=None):
     limiter = _machine.limit_threads(args.threads, with_torch) if args.threads else None
     machine = _machine.describe(with_torch, args.quick)
     machine["threads_cap"] = args.threads
+    if args.name is None:
+        args.name = _machine.machine_class(machine, gpu_only=args.only == ["gpu"])
     # What the imports created never becomes garbage: freezing it keeps the full
     # collection before each timed call (bench._timing.timed) cheap.
     gc.collect()

@@ -86,6 +86,21 @@ def limit_threads(n, with_torch):
     return threadpool_limits(limits=n)
 
 
+def machine_class(machine, gpu_only=False):
+    """The class of machine a run stands for, the name of its reference result.
+
+    ``bench/results/`` keeps one reference result per class: ``gpu`` for a
+    run of the GPU workload alone, else the CPU's widest vector extension
+    that the kernels use (``cpu-avx512``, ``cpu-avx2``, or ``cpu-<arch>``).
+    """
+    if gpu_only:
+        return "gpu"
+    for flag, name in (("avx512f", "cpu-avx512"), ("avx2", "cpu-avx2")):
+        if flag in machine["isa"]:
+            return name
+    return f"cpu-{platform.machine().lower() or 'other'}"
+
+
 def describe(with_torch, quick):
     """The machine and software of this run, as a JSON-ready dict.
 
