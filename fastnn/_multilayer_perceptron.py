@@ -854,8 +854,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier, a drop-in for scikit-learn's.
 
-    Optimizes the log-loss with L-BFGS or mini-batch stochastic gradient
-    descent (SGD or Adam). Parameters, defaults, fitted attributes and, in
+    Optimizes the log-loss with L-BFGS or a mini-batch stochastic solver
+    (SGD, Adam, AdamW, Nadam, RMSprop or Adagrad). Parameters, defaults, fitted attributes and, in
     float64 with the same ``random_state``, the learned model are those of
     :class:`sklearn.neural_network.MLPClassifier`; the training runs in
     compiled code (one call per epoch) chosen by ``backend``.
@@ -1205,7 +1205,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron regressor, a drop-in for scikit-learn's.
 
     Optimizes the (half) squared error or the half Poisson deviance with
-    L-BFGS or mini-batch SGD / Adam; parameters, attributes and, in float64
+    L-BFGS or a mini-batch stochastic solver; parameters, attributes and, in float64
     with the same ``random_state``, the learned model are those of
     :class:`sklearn.neural_network.MLPRegressor`.
 

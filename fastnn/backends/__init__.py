@@ -1,8 +1,7 @@
 """Backends: the kernels behind the estimators, chosen by name.
 
-``get_backend(name)`` imports a backend lazily. Issue-tracked backends that
-are not shipped yet are not listed; an unknown name gives a ``ValueError``
-listing the known ones.
+``get_backend(name)`` imports a backend lazily; an unknown name gives a
+``ValueError`` listing the known ones.
 """
 
 from ._base import Backend

@@ -224,7 +224,7 @@ def load_fashion_mnist(data_home=None, download=True):
     >>> clf.fit(X_train, y_train).score(X_test, y_test)  # doctest: +SKIP
 
     ``X.reshape(len(X), -1).astype(np.float32) / 255`` gives float32 instead,
-    which fastnn trains in float32, faster (see Speed in the README).
+    which fastnn trains in float32, faster.
     """
     return _load("Fashion-MNIST", data_home, download)
 
