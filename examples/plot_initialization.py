@@ -33,7 +33,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from fastnn import MLPClassifier
-from fastnn._init import INIT_SCHEMES
+
+# Every value of ``init=``.
+INIT_SCHEMES = ("sklearn", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+                "lecun_uniform", "lecun_normal", "zeros")
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0

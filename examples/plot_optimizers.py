@@ -35,7 +35,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from fastnn import MLPClassifier
-from fastnn._registry import STOCHASTIC_SOLVERS
+
+# Every mini-batch solver of ``solver=`` (L-BFGS comes last, apart).
+STOCHASTIC_SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam")
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
