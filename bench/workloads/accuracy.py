@@ -3,7 +3,7 @@
 Issue #5 asks for a test accuracy of at least 0.90 from a configuration
 trained within 5 minutes on this 2-core machine (the best scikit-learn MLP
 of the Fashion-MNIST paper's benchmark reached 0.871). The configuration
-below is the one the README documents: the last 5,000 training rows are the
+below is the one the user guide documents (datasets page): the last 5,000 training rows are the
 validation set of early stopping, the 10,000 test rows are scored once at
 the end. One fit, with the run's first fastnn backend (a training run, not
 a timing: no repeats); its learning curves are drawn with
@@ -21,7 +21,7 @@ from .._results import skipped, timing_row, workload
 from .._timing import Timing
 
 TITLE = "Fashion-MNIST test accuracy, documented configuration"
-# The README's configuration (issue #5's accuracy target), with the
+# The user guide's configuration (issue #5's accuracy target), with the
 # callbacks of ``callbacks()``.
 CONFIG = dict(
     hidden_layer_sizes=(1024, 512),
