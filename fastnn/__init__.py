@@ -6,9 +6,10 @@
 
 from . import _check_build  # noqa: F401  (readable error if the extension is missing)
 from . import callbacks
+from ._classifier import MLPClassifier
 from ._convert import from_sklearn, to_sklearn
-from ._multilayer_perceptron import MLPClassifier, MLPRegressor
 from ._plotting import plot_learning_curves
+from ._regressor import MLPRegressor
 from ._version import __version__
 from .backends import available_backends, get_backend, show_backends
 

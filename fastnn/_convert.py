@@ -17,7 +17,9 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._batch_norm import fold
-from ._multilayer_perceptron import BaseMultilayerPerceptron, MLPClassifier, MLPRegressor
+from ._classifier import MLPClassifier
+from ._multilayer_perceptron import BaseMultilayerPerceptron
+from ._regressor import MLPRegressor
 
 # scikit-learn's hidden activations and solvers.
 SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
