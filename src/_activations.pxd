@@ -1,41 +1,15 @@
 # cython: cdivision=True
 # Activations, fused with the bias add, and their derivatives.
-# Codes come from fastnn/_registry.py (ACTIVATIONS); the formulas are those of
+# Codes and constants come from fastnn/_registry.py (ACTIVATIONS, through the
+# generated _registry_codes.pxd); the formulas are those of
 # fastnn/backends/_scalar.py, which the Numba backends compile.
 from cython cimport floating
 from libc.math cimport exp, expf, expm1, expm1f, erf, erff, log1p, log1pf, tanh, tanhf
 from libc.string cimport memcpy
 
-cdef enum:
-    ACT_IDENTITY = 0
-    ACT_LOGISTIC = 1
-    ACT_TANH = 2
-    ACT_RELU = 3
-    ACT_SOFTMAX = 4
-    ACT_EXP = 5
-    ACT_LEAKY_RELU = 6
-    ACT_ELU = 7
-    ACT_SELU = 8
-    ACT_GELU = 9
-    ACT_SWISH = 10
-    ACT_SOFTPLUS = 11
-    ACT_PRELU = 12
-    ACT_MAXOUT = 13
+from _registry_codes cimport *
 
-# Constants: ELU's alpha and SELU's alpha and scale (as in _registry.py), and
 # GELU's 1/sqrt(2) and 1/sqrt(2 pi). A .pxd cannot hold initialised globals.
-cdef inline double ELU_ALPHA() noexcept nogil:
-    return 1.0
-
-
-cdef inline double SELU_ALPHA() noexcept nogil:
-    return 1.6732632423543772848170429916717
-
-
-cdef inline double SELU_SCALE() noexcept nogil:
-    return 1.0507009873554804934193349852946
-
-
 cdef inline double SQRT_HALF() noexcept nogil:
     return 0.7071067811865476
 
@@ -70,11 +44,6 @@ cdef inline floating _log1p(floating x) noexcept nogil:
         return log1pf(x)
     else:
         return log1p(x)
-
-
-cdef inline bint derivative_from_input(int act) noexcept nogil:
-    """Whether act's derivative is computed from its input z (else from its output)."""
-    return act == ACT_GELU or act == ACT_SWISH or act == ACT_PRELU or act == ACT_MAXOUT
 
 
 cdef inline void bias_activation(floating* Z, const floating* b, Py_ssize_t n_rows,

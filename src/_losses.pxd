@@ -1,15 +1,11 @@
 # cython: cdivision=True
 # Losses of a mini-batch and the output delta (prediction - target).
-# Codes come from fastnn/_registry.py (LOSSES); each loss is paired with its
+# Codes come from fastnn/_registry.py (LOSSES, through _registry_codes.pxd); each loss is paired with its
 # canonical output activation, so the delta needs no activation derivative.
 from cython cimport floating
 from libc.math cimport log, logf
 
-cdef enum:
-    LOSS_SQUARED = 0
-    LOSS_LOG = 1
-    LOSS_BINARY_LOG = 2
-    LOSS_POISSON = 3
+from _registry_codes cimport *
 
 
 cdef inline double _log(floating x) noexcept nogil:
@@ -32,10 +28,10 @@ cdef inline double sample_loss(const floating* p, const floating* y, Py_ssize_t 
     cdef Py_ssize_t j, k, nz
     cdef double s = 0.0
     cdef floating q
-    if loss == LOSS_SQUARED:
+    if loss == LOSS_SQUARED_ERROR:
         for j in range(n_out):
             s += (y[j] - p[j]) * (y[j] - p[j])
-    elif loss == LOSS_LOG:
+    elif loss == LOSS_LOG_LOSS:
         # A one-hot row (the classifier's targets) needs one log: find its
         # hot entry by selects, not branches, which would mispredict.
         k = 0
@@ -51,7 +47,7 @@ cdef inline double sample_loss(const floating* p, const floating* y, Py_ssize_t 
             q = p[j]
             q = eps if q < eps else (1 - eps if q > 1 - eps else q)
             s += _xlogy(y[j], q)
-    elif loss == LOSS_BINARY_LOG:
+    elif loss == LOSS_BINARY_LOG_LOSS:
         for j in range(n_out):
             q = p[j]
             q = eps if q < eps else (1 - eps if q > 1 - eps else q)
@@ -65,8 +61,8 @@ cdef inline double sample_loss(const floating* p, const floating* y, Py_ssize_t 
 cdef inline double finish_loss(double total, double sw_sum, Py_ssize_t n_out,
                                int loss) noexcept nogil:
     """Turn a weighted sum of per-sample losses into scikit-learn's batch loss."""
-    if loss == LOSS_SQUARED:
+    if loss == LOSS_SQUARED_ERROR:
         return 0.5 * total / sw_sum / n_out
-    if loss == LOSS_LOG or loss == LOSS_BINARY_LOG:
+    if loss == LOSS_LOG_LOSS or loss == LOSS_BINARY_LOG_LOSS:
         return -total / sw_sum
     return total / sw_sum

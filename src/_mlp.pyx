@@ -28,17 +28,26 @@ from libc.string cimport memcpy, memset
 from _blas cimport gemm, sumsq
 from _dropout cimport drop_units
 from _batch_norm cimport bn_forward, bn_backward
-from _activations cimport (bias_activation, mul_derivative, derivative_from_input,
-                          prelu_backward, maxout_forward, maxout_backward, ACT_IDENTITY,
-                          ACT_PRELU, ACT_MAXOUT, ACT_RELU)
+from _activations cimport (bias_activation, mul_derivative, prelu_backward, maxout_forward,
+                          maxout_backward)
 from _losses cimport sample_loss, finish_loss
 from _shuffle cimport generator_of, shuffle_indices
 from _rows_gemm cimport (rows_available, rows_fit, rows_gemm, rows_tn_work_size, rows_work_size,
                          ROWS_NN, ROWS_TN, ROWS_NT)
 from numpy.random cimport bitgen_t
 from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
-                       step_scalars, exact_inverse, adam_pass, adam_pass_available, adam_t,
-                       OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW, OPT_NADAM)
+                       step_scalars, exact_inverse, adam_pass, adam_pass_available, adam_t)
+# Codes, hyper-parameter positions and constants, generated from fastnn/_registry.py.
+from _registry_codes cimport *
+
+def registry():
+    """The codes, hyper-parameter positions and constants compiled into this module.
+
+    Generated from ``fastnn/_registry.py`` at build time; the tests check that
+    they agree with it.
+    """
+    return compiled_registry()
+
 
 cdef extern from "_threads.h":
     int fastnn_max_threads() noexcept nogil
@@ -1340,8 +1349,8 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
         raise ValueError("grad and optimizer buffers must match theta")
     if solver in (OPT_ADAM, OPT_ADAMW, OPT_NADAM) and state_2.shape[0] != n_params:
         raise ValueError("adam, adamw and nadam need two moment buffers")
-    if hyper.shape[0] != 9 or step.shape[0] != 2:
-        raise ValueError("hyper needs 9 entries and step 2")
+    if hyper.shape[0] != N_HYPER or step.shape[0] != 2:
+        raise ValueError(f"hyper needs {N_HYPER} entries and step 2")
     if drop is not None:
         if drop.shape[0] != net.n_layers or drop[net.n_layers - 1] != 0:
             raise ValueError("drop needs one rate per layer, 0 for the output layer")
@@ -1379,7 +1388,7 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     # (whose norm is gamma's: the running statistics' gradient is 0), then
     # slope vectors. Only clipping reads them: without it, none (np.unique
     # costs ~40 us, a shuffle's worth of holding the GIL each epoch).
-    if hyper[8] > 0:
+    if hyper[HYPER_CLIPNORM] > 0:
         bounds = np.unique(np.concatenate(
             [coef_off, bias_off[1:], [] if bn_off is None else bn_off[1:],
              slope_off[1:]])).astype(np.intp)
@@ -1406,17 +1415,17 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
                           dtype=np.float32 if floating is float else np.float64)
         parts.tnwork = &tnwork[0]
     s.solver = solver
-    s.sc[0] = hyper[0]
+    s.sc[0] = hyper[HYPER_LEARNING_RATE]
     s.sc[1] = s.sc[2] = 0.0
-    s.momentum = hyper[1]
-    s.nesterov = hyper[2] != 0
-    s.beta_1 = hyper[3]
-    s.beta_2 = hyper[4]
-    s.eps = hyper[5]
-    s.rho = hyper[6]
+    s.momentum = hyper[HYPER_MOMENTUM]
+    s.nesterov = hyper[HYPER_NESTEROV] != 0
+    s.beta_1 = hyper[HYPER_BETA_1]
+    s.beta_2 = hyper[HYPER_BETA_2]
+    s.eps = hyper[HYPER_EPSILON]
+    s.rho = hyper[HYPER_RHO]
     s.state_1 = &state_1[0]
     s.state_2 = &state_2[0] if state_2.shape[0] > 0 else NULL
-    s.clipnorm = hyper[8]
+    s.clipnorm = hyper[HYPER_CLIPNORM]
     s.n_vars = bounds.shape[0] - 1
     s.bounds = &bounds[0]
     s.var_sq = &var_sq[0]
@@ -1480,7 +1489,7 @@ cdef int run_batches(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t n, Py
         nb = min(bs, n - start)
         if s.solver != OPT_SGD:
             t += 1
-            step_scalars(s.solver, t, hyper[0], hyper[3], hyper[4], hyper[7], &mu_product,
+            step_scalars(s.solver, t, hyper[HYPER_LEARNING_RATE], hyper[HYPER_BETA_1], hyper[HYPER_BETA_2], hyper[HYPER_WEIGHT_DECAY], &mu_product,
                          s.sc)
         acc[0] += nb * batch_step(net, d, rows, start, nb, theta, grad, parts, s, alpha, l1)
         step[0] = t

@@ -4,13 +4,7 @@
 from cython cimport floating
 from libc.math cimport frexp, sqrt, sqrtf, pow
 
-cdef enum:
-    OPT_SGD = 0
-    OPT_ADAM = 1
-    OPT_RMSPROP = 2
-    OPT_ADAGRAD = 3
-    OPT_ADAMW = 4
-    OPT_NADAM = 5
+from _registry_codes cimport *
 
 
 cdef inline void sgd_step(floating* theta, const floating* g, floating* vel,
@@ -62,7 +56,6 @@ cdef inline void step_scalars(int solver, Py_ssize_t t, double lr, double beta_1
     ``fastnn.backends._scalar.step_scalars``.
     """
     cdef double mu, mu_next
-    # 0.004: _registry.NADAM_MOMENTUM_DECAY
     out[0] = lr
     out[1] = 0.0
     out[2] = 0.0
@@ -70,8 +63,8 @@ cdef inline void step_scalars(int solver, Py_ssize_t t, double lr, double beta_1
         out[0] = adam_rate(t, lr, beta_1, beta_2)
         out[1] = 1.0 - lr * weight_decay
     elif solver == OPT_NADAM:
-        mu = beta_1 * (1.0 - 0.5 * pow(0.96, t * 0.004))
-        mu_next = beta_1 * (1.0 - 0.5 * pow(0.96, (t + 1) * 0.004))
+        mu = beta_1 * (1.0 - 0.5 * pow(0.96, t * NADAM_MOMENTUM_DECAY()))
+        mu_next = beta_1 * (1.0 - 0.5 * pow(0.96, (t + 1) * NADAM_MOMENTUM_DECAY()))
         mu_product[0] = mu_product[0] * mu
         out[0] = lr * (1.0 - mu) / (1.0 - mu_product[0])
         out[1] = lr * mu_next / (1.0 - mu_product[0] * mu_next)

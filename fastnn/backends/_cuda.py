@@ -14,6 +14,8 @@ Sparse input is not supported here: the CPU backends take it.
 import numpy as np
 
 from . import _scalar
+from ._scalar import (H_BETA_1, H_BETA_2, H_CLIPNORM, H_EPSILON, H_LEARNING_RATE, H_MOMENTUM,
+                      H_NESTEROV, H_RHO, H_WEIGHT_DECAY)
 from .._dropout import scale
 from .._registry import DERIVATIVE_FROM_INPUT
 from ._base import Backend
@@ -327,19 +329,21 @@ class CudaBackend(Backend):
                 sc=(0.0, 0.0, 0.0), hyper=np.zeros(9), state=None):
         # Complete the gradient, step (unless solver -1) with the step's scalars
         # sc (_scalar.step_scalars), and account the batch loss. With clipnorm
-        # (hyper[8]) the step waits for every variable's gradient norm.
+        # (hyper[H_CLIPNORM]) the step waits for every variable's gradient norm.
         _, finish_step, batch_loss, clip_scales = self._k.reduction_kernels(self.config.tpb)
         dt = np.dtype(dtype).type
         s1, s2 = state if state is not None else (ws.grad[:0], ws.grad[:0])
         n_coef = int(net.offsets()[0][-1])
-        clip = solver >= 0 and hyper[8] > 0
-        update = (dt(sc[0]), dt(sc[1]), dt(sc[2]), dt(hyper[1]), bool(hyper[2]), dt(hyper[3]),
-                  dt(hyper[4]), dt(hyper[5]), dt(hyper[6]), s1, s2)
+        clip = solver >= 0 and hyper[H_CLIPNORM] > 0
+        update = (dt(sc[0]), dt(sc[1]), dt(sc[2]), dt(hyper[H_MOMENTUM]), bool(hyper[H_NESTEROV]),
+                  dt(hyper[H_BETA_1]), dt(hyper[H_BETA_2]), dt(hyper[H_EPSILON]), dt(hyper[H_RHO]),
+                  s1, s2)
         self._launch_1d(finish_step, net.n_params, d_theta, ws.grad, n_coef, dt(alpha), dt(l1),
                         ws.sums, -1 if clip else solver, *update, ws.penalty_parts)
         if clip:
             n_vars = ws.bounds.shape[0] - 1
-            clip_scales[n_vars, self.config.tpb](ws.grad, ws.bounds, float(hyper[8]), ws.scales)
+            clip_scales[n_vars, self.config.tpb](ws.grad, ws.bounds, float(hyper[H_CLIPNORM]),
+                                                 ws.scales)
             self._launch_1d(self._k.clip_step, net.n_params, d_theta, ws.grad, ws.bounds,
                             ws.scales, n_coef, solver, *update)
         batch_loss[1, self.config.tpb](ws.sums, ws.penalty_parts, nb,
@@ -427,7 +431,7 @@ class CudaBackend(Backend):
         ws.acc.copy_to_device(np.zeros(1))
         hyper = optimizer.hyper()
         t, mu_product = optimizer.t, optimizer.mu_product
-        sc = (float(hyper[0]), 0.0, 0.0)
+        sc = (float(hyper[H_LEARNING_RATE]), 0.0, 0.0)
         try:
             for start in range(0, n, bs):
                 nb = min(bs, n - start)
@@ -441,7 +445,8 @@ class CudaBackend(Backend):
                 if optimizer.code != _scalar.SGD:
                     t += 1
                     *sc, mu_product = _scalar.step_scalars(
-                        optimizer.code, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
+                        optimizer.code, t, hyper[H_LEARNING_RATE], hyper[H_BETA_1],
+                        hyper[H_BETA_2], hyper[H_WEIGHT_DECAY], mu_product)
                 self._finish(net, d_theta, ws, alpha, l1, dtype, nb, True, optimizer.code, sc,
                              hyper, d_state)
         finally:

@@ -22,6 +22,8 @@ from numba import get_num_threads, njit, prange
 from numba.core.dispatcher import Dispatcher
 
 from . import _scalar
+from ._scalar import (H_BETA_1, H_BETA_2, H_CLIPNORM, H_EPSILON, H_LEARNING_RATE, H_MOMENTUM,
+                      H_NESTEROV, H_RHO, H_WEIGHT_DECAY)
 from ._numba_cache import lock_compiles
 
 # error_model="numpy": no ZeroDivisionError checks, whose branches stop loops vectorising.
@@ -601,9 +603,10 @@ def _step(theta, grad, n_w, solver, sc, hyper, state_1, state_2):
     ``sc`` holds the step's ``step_scalars``; ``theta[:n_w]`` are weights.
     """
     dt = theta.dtype.type
-    lr_, b1, b2, e = dt(sc[0]), dt(hyper[3]), dt(hyper[4]), dt(hyper[5])
+    lr_, b1, b2 = dt(sc[0]), dt(hyper[H_BETA_1]), dt(hyper[H_BETA_2])
+    e = dt(hyper[H_EPSILON])
     if solver == SGD:
-        mu, nesterov = dt(hyper[1]), hyper[2] != 0
+        mu, nesterov = dt(hyper[H_MOMENTUM]), hyper[H_NESTEROV] != 0
         for i in range(theta.shape[0]):
             theta[i], state_1[i] = sgd_update(theta[i], grad[i], state_1[i], lr_, mu, nesterov)
     elif solver == ADAM or solver == ADAMW:
@@ -617,7 +620,7 @@ def _step(theta, grad, n_w, solver, sc, hyper, state_1, state_2):
                 theta[i], grad[i], state_1[i], state_2[i], lr_, b1, b2, e
             )
     elif solver == RMSPROP:
-        rho = dt(hyper[6])
+        rho = dt(hyper[H_RHO])
         for i in range(theta.shape[0]):
             theta[i], state_1[i] = rmsprop_update(theta[i], grad[i], state_1[i], lr_, rho, e)
     elif solver == ADAGRAD:
@@ -651,8 +654,8 @@ def _complete(theta, grad, n_coef, alpha, l1, sw_sum):
 
 @_jit
 def _clipping(solver, hyper):
-    # Keras' clipnorm (hyper[8], 0: off) applies when there is a step.
-    return solver >= 0 and hyper[8] > 0
+    # Keras' clipnorm (hyper[H_CLIPNORM], 0: off) applies when there is a step.
+    return solver >= 0 and hyper[H_CLIPNORM] > 0
 
 
 @_jit
@@ -789,7 +792,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths,
             _slice_start(k + 1, T, n_params), n_coef, alpha, l1, sw_sum,
             solver, sc, hyper, state_1, state_2, bounds, var_sq[k])
     if _clipping(solver, hyper):
-        scales = _clip_scales(var_sq, hyper[8])
+        scales = _clip_scales(var_sq, hyper[H_CLIPNORM])
         for k in prange(T):
             _clip_step(theta, grad, _slice_start(k, T, n_params),
                        _slice_start(k + 1, T, n_params), n_coef, solver, sc, hyper, state_1,
@@ -830,7 +833,7 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, ac
                                   var_sq[0])
         if _clipping(solver, hyper):
             _clip_step(theta, grad, 0, theta.shape[0], n_coef, solver, sc, hyper, state_1,
-                       state_2, bounds, _clip_scales(var_sq, hyper[8]))
+                       state_2, bounds, _clip_scales(var_sq, hyper[H_CLIPNORM]))
     else:
         _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, acts,
                        act_param, coef_off, bias_off, slope_off, loss, eps, alpha, l1, grad, work,
@@ -869,7 +872,7 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
     t = int(step[0])
     mu_product = step[1]
     sc = np.zeros(3)
-    sc[0] = hyper[0]
+    sc[0] = hyper[H_LEARNING_RATE]
     acc = 0.0
     stats = np.zeros((n_threads, 4))
     # Clipping's variables: weight matrices, bias vectors, batch-norm blocks
@@ -887,7 +890,8 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
         if solver != SGD:
             t += 1
             sc[0], sc[1], sc[2], mu_product = step_scalars(
-                solver, t, hyper[0], hyper[3], hyper[4], hyper[7], mu_product)
+                solver, t, hyper[H_LEARNING_RATE], hyper[H_BETA_1], hyper[H_BETA_2],
+                hyper[H_WEIGHT_DECAY], mu_product)
         acc += nb * _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths,
                                 acts, act_param, coef_off, bias_off, slope_off, loss, eps,
                                 alpha, l1, grad, work, bs, gather, n_threads, solver, sc, hyper,

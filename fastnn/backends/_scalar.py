@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from .._registry import (
-    ACTIVATIONS, ELU_ALPHA, LOSSES, NADAM_MOMENTUM_DECAY, OPTIMIZERS, SELU_ALPHA, SELU_SCALE,
+    ACTIVATIONS, ELU_ALPHA, HYPER_FIELDS, LOSSES, NADAM_MOMENTUM_DECAY, OPTIMIZERS, SELU_ALPHA,
+    SELU_SCALE,
 )
 
 # Module constants: Numba freezes them into the compiled code.
@@ -51,6 +52,17 @@ RMSPROP = OPTIMIZERS["rmsprop"]
 ADAGRAD = OPTIMIZERS["adagrad"]
 ADAMW = OPTIMIZERS["adamw"]
 NADAM = OPTIMIZERS["nadam"]
+
+# Positions of the optimizers' scalars in the ``hyper`` array the kernels get.
+H_LEARNING_RATE = HYPER_FIELDS.index("learning_rate")
+H_MOMENTUM = HYPER_FIELDS.index("momentum")
+H_NESTEROV = HYPER_FIELDS.index("nesterov")
+H_BETA_1 = HYPER_FIELDS.index("beta_1")
+H_BETA_2 = HYPER_FIELDS.index("beta_2")
+H_EPSILON = HYPER_FIELDS.index("epsilon")
+H_RHO = HYPER_FIELDS.index("rho")
+H_WEIGHT_DECAY = HYPER_FIELDS.index("weight_decay")
+H_CLIPNORM = HYPER_FIELDS.index("clipnorm")
 
 
 def derivative_from_input(code):
