@@ -96,12 +96,8 @@ def data(kind, dtype):
 
 def fingerprint(model):
     """SHA-256 of every fitted parameter array, and of the loss curve."""
-    arrays = [*model.coefs_, *model.intercepts_]
-    for name in ("batch_norm_scales_", "batch_norm_means_", "batch_norm_variances_",
-                 "prelu_slopes_"):
-        arrays += [a for a in getattr(model, name, ()) if a is not None]
     digest = hashlib.sha256()
-    for a in arrays:
+    for a in model._param_arrays():  # coefs_, intercepts_, batch norm's, prelu's
         digest.update(str(a.dtype).encode() + str(a.shape).encode())
         digest.update(np.ascontiguousarray(a).tobytes())
     curve = np.asarray(getattr(model, "loss_curve_", [model.loss_]), dtype=np.float64)

@@ -46,5 +46,3 @@ def test_scalar_module_codes_are_the_registry():
             assert getattr(_scalar, name.upper()) == code, name
     for i, name in enumerate(_registry.HYPER_FIELDS):
         assert getattr(_scalar, f"H_{name.upper()}") == i, name
-    for name in CONSTANTS:
-        assert getattr(_scalar, name) == getattr(_registry, name)
