@@ -12,11 +12,12 @@ from fastnn._batch_norm import fold
 from fastnn._dropout import Dropout, epoch_key
 from fastnn.backends._data import input_args, net_args, weights_arg
 from fastnn.backends._numpy import _activate, loss_and_gradient
+from _backends import CPU, CPU_KERNELS
 from test_backends import TOL, _optimizer, assert_trains_like_reference, make_problem
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 
 # The CPU backends with compiled epochs (CUDA's: tests/test_cuda.py).
-BN_BACKENDS = ["cython", "numba"]
+BN_BACKENDS = CPU_KERNELS
 
 
 def _predict_with_running_stats(net, theta, X):
@@ -104,7 +105,7 @@ def test_batch_statistics_and_running_update():
     # One batch of plain SGD: the running statistics move by Keras' rule
     # from the batch's statistics, and no optimizer step touches them.
     _, mean0, var0 = (v[0].copy() for v in net.batch_norm_views(theta))
-    for backend in ["numpy", *BN_BACKENDS]:
+    for backend in CPU:
         t = theta.copy()
         opt = _optimizer("sgd", t)
         get_backend(backend).epoch(net, t, opt, data, None, 13, 0.0, {}, bn_momentum=0.8)
@@ -121,7 +122,7 @@ def test_fold_predicts_with_running_statistics(dtype):
     assert not plain.has_batch_norm and folded.dtype == dtype
     assert folded.size == plain.n_params == net.bn_offsets[0]
     expected = _predict_with_running_stats(net, theta, data.X.astype(np.float64))
-    for backend in ["numpy", "cython", "numba"]:
+    for backend in CPU:
         out = get_backend(backend).forward(plain, folded, data.X)
         np.testing.assert_allclose(out, expected, rtol=TOL[dtype]["rtol"] * 10,
                                    atol=TOL[dtype]["atol"])
@@ -252,7 +253,7 @@ def test_fitted_attributes(digits):
     assert not hasattr(plain, "batch_norm_scales_")
 
 
-@pytest.mark.parametrize("backend", ["numpy", *BN_BACKENDS])
+@pytest.mark.parametrize("backend", CPU)
 def test_predictions_use_running_statistics(digits, backend):
     X, y = digits
     clf = MLPClassifier((20, 10), batch_norm=True, max_iter=4, random_state=0,
@@ -268,7 +269,7 @@ def test_predictions_use_running_statistics(digits, backend):
 def test_backends_train_the_same_model(digits):
     X, y = digits
     models = [MLPClassifier((20, 10), batch_norm=[True, False], dropout=0.1, max_iter=3,
-                            random_state=0, backend=b).fit(X, y) for b in ["numpy", *BN_BACKENDS]]
+                            random_state=0, backend=b).fit(X, y) for b in CPU]
     for model in models[1:]:
         np.testing.assert_allclose(model._theta, models[0]._theta, rtol=1e-7, atol=1e-9)
 

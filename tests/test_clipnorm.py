@@ -8,8 +8,9 @@ from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPRegressor
+from _backends import CPU
 
-BACKENDS = ["cython", "numba", "numpy"]
+BACKENDS = CPU
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,8 @@ def public_names():
     names = [f"fastnn.{n}" for n in fastnn.__all__ if n not in ("__version__", "callbacks")]
     names += [f"fastnn.callbacks.{n}" for n in fastnn.callbacks.__all__]
     names += [f"fastnn.datasets.{n}" for n in fastnn.datasets.__all__]
-    names += ["fastnn.backends.backend_status"]
+    names += [f"fastnn.backends.{n}" for n in ("backend_status", "backend_capabilities",
+                                                "backends_with", "Capabilities")]
     found = []
     for name in names:
         module, _, attr = name.rpartition(".")

@@ -14,7 +14,7 @@ from fastnn._dropout import Dropout, epoch_key, keep_mask, scale
 from fastnn.backends import _scalar
 from fastnn.backends._numpy import loss_and_gradient
 from test_backends import (  # noqa: F401  (epoch_threads: a fixture)
-    COMPILED, TOL, _optimizer, assert_trains_like_reference, epoch_threads, make_problem,
+    COMPILED, REFERENCE, TOL, _optimizer, assert_trains_like_reference, epoch_threads, make_problem,
 )
 
 RATE = 0.3
@@ -160,7 +160,7 @@ def test_cython_kernel_checks_the_rates():
 def test_same_seed_same_model_and_backends_agree(digits):
     X, y = digits
     params = dict(hidden_layer_sizes=(32, 16), dropout=[0.3, 0.1], max_iter=4, random_state=0)
-    fits = {be: MLPClassifier(backend=be, **params).fit(X, y) for be in ["numpy", *COMPILED]}
+    fits = {be: MLPClassifier(backend=be, **params).fit(X, y) for be in [REFERENCE, *COMPILED]}
     ref = fits["numpy"]
     for be in COMPILED:
         for a, b in zip(fits[be].coefs_, ref.coefs_):

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
 from test_backends import (  # noqa: F401 (epoch_threads, n_threads: fixtures)
-    COMPILED, TOL, assert_trains_like_reference, epoch_threads, make_problem, n_threads,
+    COMPILED, REFERENCE, TOL, assert_trains_like_reference, epoch_threads, make_problem, n_threads,
     numeric_gradient,
 )
 
@@ -40,7 +40,7 @@ def test_epoch_matches_reference(backend, dtype, kind, epoch_threads):
                                  dtype, l1=0.2)
 
 
-@pytest.mark.parametrize("backend", ["numpy"] + COMPILED)
+@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
 def test_gradient_matches_finite_differences(backend):
     # Away from W = 0 the L1 term is smooth; sklearn's init leaves no zero weight.
     net, theta, data = make_problem([5, 6, 3], "tanh", "log_loss", np.float64, n=9,
@@ -52,7 +52,7 @@ def test_gradient_matches_finite_differences(backend):
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend", ["numpy"] + COMPILED)
+@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
 def test_subgradient_is_zero_at_zero_weights_and_biases_are_free(backend):
     net, theta, data = make_problem([5, 6, 3], "tanh", "log_loss", np.float64)
     n_coef = int(net.offsets()[0][-1])

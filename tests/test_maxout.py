@@ -13,7 +13,7 @@ from fastnn._network import NetworkSpec
 from fastnn.backends._data import input_args, net_args, weights_arg
 from fastnn.backends._numpy import _activate, _maxout_backward, loss_and_gradient
 from test_backends import (  # noqa: F401  (epoch_threads, n_threads: fixtures)
-    COMPILED, TOL, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
+    COMPILED, REFERENCE, TOL, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
     make_problem, n_threads,
 )
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
@@ -223,7 +223,7 @@ def test_backends_train_the_same_model(digits):
         batch_norm=[True, False], max_iter=3, random_state=0))
 
 
-@pytest.mark.parametrize("backend", ["numpy", *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
 def test_one_unit_of_two_pieces_fits_a_v(backend):
     # One relu unit fits one arm of the V only (R^2 about 0.8); one maxout
     # unit of two pieces is max(a x + b, c x + d), a V itself.
@@ -250,7 +250,7 @@ def test_bad_pieces_are_refused(digits, pieces):
         MLPClassifier((4,), activation="maxout", maxout_pieces=pieces, max_iter=1).fit(X, y)
 
 
-@pytest.mark.parametrize("backend", ["numpy", *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
 def test_a_nan_piece_makes_a_nan_unit(backend):
     # As NumPy's max: a NaN piece is not skipped, wherever it sits.
     net, theta, data = make_problem([5, 4, 3], "maxout", "squared_error", np.float64,

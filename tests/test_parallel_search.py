@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier
+from _backends import CPU_KERNELS
 
 X, y = load_digits(return_X_y=True)
 X, y = X[:900], y[:900]
@@ -97,7 +98,7 @@ def test_loky_workers_load_numba_kernels_from_the_disk_cache():
         np.testing.assert_allclose(proba, reference, rtol=1e-10)
 
 
-@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 def test_loky_backend_equals_sequential(backend, sequential):
     # loky limits each worker's OpenMP, BLAS and Numba threads to its share
     # of the cores (one each on two cores); one thread on any machine here.

@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from fastnn import MLPClassifier, MLPRegressor, __version__
 from fastnn._persistence import FORMAT_KEY, PICKLE_FORMAT, VERSION_KEY
 from fastnn.callbacks import EarlyStopping, ReduceLROnPlateau
+from _backends import CPU
 
 X_clf, y_clf = load_digits(return_X_y=True)
 X_clf = X_clf[:600] / 16.0
@@ -65,7 +66,7 @@ def _make(cls, model, backend, **extra):
 
 
 @pytest.mark.parametrize("trip", sorted(ROUND_TRIPS))
-@pytest.mark.parametrize("backend", ["cython", "numba", "numpy"])
+@pytest.mark.parametrize("backend", CPU)
 @pytest.mark.parametrize("model", sorted(MODELS))
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_fitted_round_trip_predicts_the_same(cls, model, backend, trip):
@@ -119,7 +120,7 @@ def _unpicklable(value, path="est"):
     return []
 
 
-@pytest.mark.parametrize("backend", ["cython", "numba", "numpy"])
+@pytest.mark.parametrize("backend", CPU)
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_nothing_unpicklable_is_stored(backend, model):
     est = _fit(_make(MLPClassifier, model, backend, n_iter_no_change=2))

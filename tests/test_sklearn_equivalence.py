@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier, MLPRegressor
 from fastnn import _shuffle, backends
+from _backends import CPU_KERNELS
 
 SOLVERS = {
     "adam": dict(solver="adam"),
@@ -21,10 +22,10 @@ SOLVERS = {
 }
 
 
-@pytest.fixture(autouse=True, params=["cython", "numba"])
+@pytest.fixture(autouse=True, params=CPU_KERNELS)
 def backend(request, monkeypatch):
     """Every test runs with each compiled backend behind backend="auto"."""
-    monkeypatch.setattr(backends, "_AUTO_ORDER", (request.param,))
+    monkeypatch.setattr(backends, "auto_backend_name", lambda: request.param)
     return request.param
 
 

@@ -21,6 +21,42 @@ Conventions shared by every method:
 """
 
 from contextlib import nullcontext
+from dataclasses import dataclass
+
+from ._data import CSRInput
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can run, declared where it is registered.
+
+    The estimators refuse what a backend cannot run before any kernel does,
+    and the tests read these to choose the backends each check runs on.
+
+    Parameters
+    ----------
+    device : {"cpu", "cuda"}, default="cpu"
+        Where the kernels run.
+    sparse : bool, default=True
+        Whether it takes CSR input.
+    threads : bool, default=False
+        Whether its kernels split a batch between CPU threads
+        (``n_threads``).
+    split_first_layer : bool, default=False
+        Whether an epoch on several threads may split a large first layer
+        by input features (dense input only).
+    reference : bool, default=False
+        Whether it is the pure-NumPy oracle the others are checked against.
+    dtypes : tuple of str, default=("float32", "float64")
+        The floating dtypes it computes in.
+    """
+
+    device: str = "cpu"
+    sparse: bool = True
+    threads: bool = False
+    split_first_layer: bool = False
+    reference: bool = False
+    dtypes: tuple = ("float32", "float64")
 
 
 class Backend:
@@ -30,9 +66,39 @@ class Backend:
     ----------
     name : str
         Name users pass as ``backend=``.
+    capabilities : Capabilities
+        What it can run, as registered in ``fastnn.backends``.
     """
 
     name = None
+
+    @property
+    def capabilities(self):
+        """What this backend can run: its registered :class:`Capabilities`."""
+        from . import backend_capabilities
+
+        return backend_capabilities(self.name)
+
+    def check_input(self, X):
+        """Refuse input this backend cannot take, naming the backends that can.
+
+        Parameters
+        ----------
+        X : ndarray or CSRInput
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is sparse and the backend takes no sparse input.
+        """
+        if isinstance(X, CSRInput) and not self.capabilities.sparse:
+            from . import backends_with
+
+            raise ValueError(
+                f"backend={self.name!r} does not support sparse input; use backend="
+                f"{' or '.join(map(repr, backends_with(sparse=True, reference=False)))}, "
+                "or pass a dense array."
+            )
 
     def fit_scope(self, net, rows):
         """Context held around a whole fit (every epoch, or every L-BFGS call).

@@ -19,12 +19,19 @@ from ._scalar import (H_BETA_1, H_BETA_2, H_CLIPNORM, H_EPSILON, H_LEARNING_RATE
 from .._dropout import scale
 from .._registry import DERIVATIVE_FROM_INPUT
 from ._base import Backend
-from ._data import CSRInput
 
 # Rows per chunk when predicting, so device memory stays bounded.
 PREDICT_CHUNK = 65536
 
 INSTALL_HINT = "pip install 'fastnn[cuda]'"
+
+
+def describe():
+    """One line for ``show_backends``; ImportError saying why CUDA cannot run."""
+    ok, detail = cuda_status()
+    if not ok:
+        raise ImportError(detail)
+    return f"Numba CUDA kernels on {detail}" if detail.startswith("GPU") else detail
 
 
 def cuda_status():
@@ -351,13 +358,6 @@ class CudaBackend(Backend):
 
     # -- the Backend interface ----------------------------------------------
 
-    def _check_input(self, X):
-        if isinstance(X, CSRInput):
-            raise ValueError(
-                "backend='cuda' does not support sparse input; use backend='cython' or "
-                "'numba', or pass a dense array."
-            )
-
     def _device_data(self, cache, data):
         # X, Y and weights on the device, once per fit.
         key = (id(data), id(data.X), id(data.Y))
@@ -372,7 +372,7 @@ class CudaBackend(Backend):
         return cache["d_X"], cache["d_Y"], cache["d_sw"]
 
     def forward(self, net, theta, X):
-        self._check_input(X)
+        self.check_input(X)
         cuda, k = self._cuda, self._k
         n, nf = X.shape
         dtype = theta.dtype
@@ -391,7 +391,7 @@ class CudaBackend(Backend):
         return out
 
     def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
-        self._check_input(data.X)
+        self.check_input(data.X)
         cuda = self._cuda
         cache = {} if cache is None else cache
         n, dtype = data.n_samples, theta.dtype
@@ -409,7 +409,7 @@ class CudaBackend(Backend):
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
               dropout=None, bn_momentum=0.99, ahead=None):
-        self._check_input(data.X)
+        self.check_input(data.X)
         cuda, k = self._cuda, self._k
         n, nf = data.X.shape
         dtype = theta.dtype

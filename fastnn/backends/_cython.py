@@ -15,6 +15,11 @@ from ._threads import (
 PREDICT_CHUNK = 4096
 
 
+def describe():
+    """One line for ``show_backends``."""
+    return f"Cython + BLAS kernels, up to {_mlp.max_threads()} OpenMP thread(s)"
+
+
 def _n_threads(net, rows):
     return n_threads_for(_mlp.max_threads(), rows, net.n_weights)
 

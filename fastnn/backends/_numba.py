@@ -24,6 +24,13 @@ PREDICT_CHUNK = 4096
 _NO_DROPOUT = np.zeros(0)
 
 
+def describe():
+    """One line for ``show_backends``; ImportError without numba."""
+    import numba
+
+    return f"Numba {numba.__version__} njit kernels, up to {numba.get_num_threads()} thread(s)"
+
+
 def _kernels():
     # Imported on first use: importing numba costs about half a second.
     from . import _numba_kernels
@@ -43,10 +50,28 @@ def _train_threads(net, rows):
     return 1 if net.has_batch_norm else _n_threads(net, rows)
 
 
+def _read_only(*arrays):
+    """Read-only views of ``arrays`` (never copies).
+
+    Numba compiles a kernel once per argument type, and an array's type says
+    whether it is writeable. The arrays a kernel only reads are passed
+    read-only, whatever the caller's are (a read-only X, a memmap, joblib's
+    memmaps, a network's frozen offsets), so one compiled variant serves all.
+    """
+    views = []
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.flags.writeable:
+            a = a.view()
+            a.flags.writeable = False
+        views.append(a)
+    return tuple(views)
+
+
 def _train_args(net, data):
-    # Input, targets, weights, then the network.
+    # Input, targets, weights, then the network: all read-only (``_read_only``).
     eps = float(np.finfo(data.dtype).eps)
-    return (*input_args(data.X), data.Y, weights_arg(data), *net_args(net), net.loss_code, eps)
+    return (*_read_only(*input_args(data.X), data.Y, weights_arg(data), *net_args(net)),
+            net.loss_code, eps)
 
 
 class NumbaBackend(Backend):
@@ -68,7 +93,8 @@ class NumbaBackend(Backend):
         n_threads = _n_threads(net, n)
         chunk = chunk_rows(n, n_threads, PREDICT_CHUNK)
         with single_threaded_blas(n_threads):
-            return K.forward(*input_args(X), theta, *net_args(net), out, chunk, n_threads)
+            return K.forward(*_read_only(*input_args(X)), theta, *_read_only(*net_args(net)),
+                             out, chunk, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         K = _kernels()
@@ -99,16 +125,17 @@ class NumbaBackend(Backend):
             cache["grad"] = np.empty_like(theta)
         (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,
          eps) = _train_args(net, data)
+        order, drop, bn_off = _read_only(NO_INDEX if order is None else order, drop,
+                                         net.bn_offsets if net.has_batch_norm else NO_INDEX)
         state_1, state_2 = optimizer.buffers
         step = optimizer.counters()
         with single_threaded_blas(n_threads):
             accumulated, rate = K.epoch(
                 Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
-                slope_off, loss, eps, NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
+                slope_off, loss, eps, order, int(batch_size), float(alpha), float(l1),
                 optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
                 cache["work"], n_threads, drop, 0 if dropout is None else dropout.key,
-                net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,
-                float(bn_momentum),
+                bn_off, net.bn_epsilon, float(bn_momentum),
             )
         optimizer.set_counters(step)
         optimizer.record_rate(rate)

@@ -298,6 +298,11 @@ def optimizer_step(optimizer, theta, grad, n_coef):
     return rate
 
 
+def describe():
+    """One line for ``show_backends``."""
+    return "pure-NumPy reference: slow, the tests' oracle"
+
+
 class NumpyBackend(Backend):
     """Reference implementation in NumPy (``backend="numpy"``)."""
 

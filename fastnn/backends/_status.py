@@ -3,34 +3,6 @@
 import sys
 
 
-def _cython():
-    from .. import _mlp
-
-    return f"Cython + BLAS kernels, up to {_mlp.max_threads()} OpenMP thread(s)"
-
-
-def _numba():
-    import numba
-
-    return f"Numba {numba.__version__} njit kernels, up to {numba.get_num_threads()} thread(s)"
-
-
-def _numpy():
-    return "pure-NumPy reference: slow, the tests' oracle"
-
-
-def _cuda():
-    from ._cuda import cuda_status
-
-    ok, detail = cuda_status()
-    if not ok:
-        raise ImportError(detail)
-    return f"Numba CUDA kernels on {detail}" if detail.startswith("GPU") else detail
-
-
-_PROBES = {"cython": _cython, "numba": _numba, "numpy": _numpy, "cuda": _cuda}
-
-
 def backend_status():
     """Whether each backend can run here.
 
@@ -40,10 +12,12 @@ def backend_status():
         ``{name: (available, detail)}``: ``detail`` describes the backend,
         or says why it cannot run and how to fix it. Never raises.
     """
+    from . import _module, available_backends
+
     status = {}
-    for name, probe in _PROBES.items():
+    for name in available_backends():
         try:
-            status[name] = (True, probe())
+            status[name] = (True, _module(name).describe())
         except Exception as exc:  # any failure means "not here", with its reason
             status[name] = (False, str(exc) or type(exc).__name__)
     return status
