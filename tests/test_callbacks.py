@@ -33,6 +33,7 @@ from fastnn.callbacks import (
     ReduceLROnPlateau,
     TerminateOnNaN,
 )
+from _backends import CPU
 
 
 @pytest.fixture(scope="module")
@@ -387,7 +388,7 @@ SOLVERS = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["cython", "numba", "numpy"])
+@pytest.mark.parametrize("backend", CPU)
 @pytest.mark.parametrize("solver", SOLVERS, ids=lambda p: "-".join(p.values()))
 def test_a_scheduled_rate_reaches_every_solver(digits, solver, backend):
     # A schedule pinning the rate to r trains as learning_rate_init=r does
@@ -537,7 +538,7 @@ def test_csv_logger_appends_under_one_header(digits, tmp_path):
 def test_csv_logger_closes_its_file_after_an_error(digits, tmp_path):
     logger = CSVLogger(tmp_path / "log.csv")
     clf = clf_(max_iter=3).set_callbacks(logger, EarlyStopping())  # no val_loss
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="monitors 'val_loss'"):
         clf.fit(digits.X, digits.y)
     assert not logger._runs
     assert len(read_csv(tmp_path / "log.csv")) == 2  # header and epoch 0
@@ -602,29 +603,30 @@ def test_a_monitor_the_fit_does_not_record_is_an_error(digits, callback, tmp_pat
     clf.set_params(early_stopping=True).fit(digits.X, digits.y)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: EarlyStopping(monitor="accuracy"),
-    lambda: EarlyStopping(monitor="val_loss", mode="up"),
-    lambda: EarlyStopping(patience=-1),
-    lambda: EarlyStopping(patience=1.5),
-    lambda: EarlyStopping(min_delta=-0.1),
-    lambda: EarlyStopping(baseline="low"),
-    lambda: EarlyStopping(start_from_epoch=-1),
-    lambda: ReduceLROnPlateau(factor=1.0),
-    lambda: ReduceLROnPlateau(factor=0.0),
-    lambda: ReduceLROnPlateau(min_lr=-1e-3),
-    lambda: ReduceLROnPlateau(cooldown=-1),
-    lambda: ModelCheckpoint(3),
-    lambda: ModelCheckpoint("{foo}.pkl"),
-    lambda: ModelCheckpoint("{epoch.pkl"),
-    lambda: ModelCheckpoint("m.pkl", save_best_only="yes"),
-    lambda: CSVLogger("log.csv", separator=";;"),
-    lambda: CSVLogger(None),
-    lambda: LambdaCallback(on_epoch_end=3),
-    lambda: LearningRateScheduler(0.1),
+@pytest.mark.parametrize("make, name", [
+    (lambda: EarlyStopping(monitor="accuracy"), "monitor"),
+    (lambda: EarlyStopping(monitor="val_loss", mode="up"), "mode"),
+    (lambda: EarlyStopping(patience=-1), "patience"),
+    (lambda: EarlyStopping(patience=1.5), "patience"),
+    (lambda: EarlyStopping(min_delta=-0.1), "min_delta"),
+    (lambda: EarlyStopping(baseline="low"), "baseline"),
+    (lambda: EarlyStopping(start_from_epoch=-1), "start_from_epoch"),
+    (lambda: ReduceLROnPlateau(factor=1.0), "factor"),
+    (lambda: ReduceLROnPlateau(factor=0.0), "factor"),
+    (lambda: ReduceLROnPlateau(min_lr=-1e-3), "min_lr"),
+    (lambda: ReduceLROnPlateau(cooldown=-1), "cooldown"),
+    (lambda: ModelCheckpoint(3), "filepath"),
+    (lambda: ModelCheckpoint("{foo}.pkl"), "filepath"),
+    (lambda: ModelCheckpoint("{epoch.pkl"), "filepath"),
+    (lambda: ModelCheckpoint("m.pkl", save_best_only="yes"), "save_best_only"),
+    (lambda: CSVLogger("log.csv", separator=";;"), "separator"),
+    (lambda: CSVLogger(None), "filename"),
+    (lambda: LambdaCallback(on_epoch_end=3), "on_epoch_end"),
+    (lambda: LearningRateScheduler(0.1), "schedule"),
 ])
-def test_bad_arguments_are_refused_at_construction(make):
-    with pytest.raises((ValueError, TypeError)):
+def test_bad_arguments_are_refused_at_construction(make, name):
+    # The error names the argument at fault.
+    with pytest.raises((ValueError, TypeError), match=name):
         make()
 
 

@@ -187,7 +187,7 @@ def test_read_idx_truncated_or_corrupt_gzip(tmp_path):
 
 
 def test_read_idx_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="nope.gz"):
         read_idx(tmp_path / "nope.gz")
 
 

@@ -2,11 +2,15 @@
 
 Every backend's epoch is checked against the NumPy reference in
 ``test_backends.py`` / ``test_cuda.py``; here the reference's update rule is
-checked against closed forms and against PyTorch, and the estimators are
-checked to learn with each solver.
+checked against closed forms and against PyTorch (torch.optim's steps,
+recorded in ``data/torch_optimizers.json``), and the estimators are checked
+to learn with each solver.
 """
 
+import importlib.util
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +20,10 @@ from sklearn.exceptions import ConvergenceWarning
 from fastnn import MLPClassifier
 from fastnn._optimizers import AdagradState, AdamState, AdamWState, NadamState, RMSpropState
 from fastnn.backends._numpy import optimizer_step
+from _backends import CPU, CPU_KERNELS
 
 NEW_SOLVERS = ["rmsprop", "adagrad", "adamw", "nadam"]
+DATA = Path(__file__).parent / "data"
 
 
 def run_steps(opt, theta, grads, n_coef):
@@ -78,48 +84,49 @@ def test_nadam_closed_form():
     assert opt.t == k
 
 
+def _recording():
+    """torch.optim's trajectories, recorded by tests/data/record_torch_optimizers.py."""
+    return json.loads((DATA / "torch_optimizers.json").read_text())
+
+
+def _our_state(solver, n, lr, config):
+    c = config
+    if solver == "rmsprop":
+        return RMSpropState(n, np.float64, lr, c["rho"], c["epsilon"])
+    if solver == "adagrad":
+        return AdagradState(n, np.float64, lr, c["epsilon"])
+    if solver == "adamw":
+        return AdamWState(n, np.float64, lr, c["beta_1"], c["beta_2"], c["epsilon"],
+                          weight_decay=c["weight_decay"])
+    return NadamState(n, np.float64, lr, c["beta_1"], c["beta_2"], c["epsilon"])
+
+
 @pytest.mark.parametrize("solver", NEW_SOLVERS)
 def test_reference_matches_pytorch(solver):
-    torch = pytest.importorskip("torch")
-    rng = np.random.RandomState(1)
-    n, n_coef = 12, 8
-    grads = list(rng.normal(scale=0.5, size=(10, n)))
-    theta0 = rng.normal(size=n)
-    lr, eps = 0.01, 1e-8
-    W = torch.tensor(theta0[:n_coef].copy(), requires_grad=True)
-    b = torch.tensor(theta0[n_coef:].copy(), requires_grad=True)
-    if solver == "rmsprop":
-        ours = RMSpropState(n, np.float64, lr, 0.85, eps)
-        theirs = torch.optim.RMSprop([W, b], lr=lr, alpha=0.85, eps=eps)
-    elif solver == "adagrad":
-        ours = AdagradState(n, np.float64, lr, eps)
-        theirs = torch.optim.Adagrad([W, b], lr=lr, eps=eps)
-    elif solver == "adamw":
-        # PyTorch divides epsilon by sqrt(1 - beta_2^t) where scikit-learn's
-        # Adam (ours) does not: a tiny epsilon makes that difference vanish.
-        eps = 1e-14
-        ours = AdamWState(n, np.float64, lr, 0.9, 0.999, eps, weight_decay=0.5)
-        theirs = torch.optim.AdamW(
-            [{"params": [W], "weight_decay": 0.5}, {"params": [b], "weight_decay": 0.0}],
-            lr=lr, betas=(0.9, 0.999), eps=eps,
-        )
-    else:
-        ours = NadamState(n, np.float64, lr, 0.9, 0.999, eps)
-        theirs = torch.optim.NAdam([W, b], lr=lr, betas=(0.9, 0.999), eps=eps,
-                                   momentum_decay=0.004)
-    theta = theta0.copy()
-    # PyTorch keeps scalar state (NAdam's momentum product) in the default dtype.
-    default = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        for g in grads:
-            optimizer_step(ours, theta, g, n_coef)
-            W.grad, b.grad = torch.tensor(g[:n_coef]), torch.tensor(g[n_coef:])
-            theirs.step()
-    finally:
-        torch.set_default_dtype(default)
-    torch_theta = np.concatenate([W.detach().numpy(), b.detach().numpy()])
-    np.testing.assert_allclose(theta, torch_theta, rtol=1e-9, atol=1e-12)
+    # Every step of the reference's rule against torch.optim's recorded one.
+    record = _recording()
+    entry = record["solvers"][solver]
+    theta = np.array(record["theta0"])
+    ours = _our_state(solver, theta.size, record["learning_rate"], entry["config"])
+    for g, expected in zip(np.array(record["grads"]), entry["trajectory"], strict=True):
+        optimizer_step(ours, theta, g, record["n_coef"])
+        np.testing.assert_allclose(theta, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("solver", NEW_SOLVERS)
+def test_recording_is_what_pytorch_computes(solver):
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location(
+        "record_torch_optimizers", DATA / "record_torch_optimizers.py")
+    recorder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recorder)
+    record = _recording()
+    theta0, grads = recorder.problem()
+    np.testing.assert_array_equal(theta0, record["theta0"])
+    np.testing.assert_array_equal(grads, record["grads"])
+    assert record["solvers"][solver]["config"] == recorder.CONFIGS[solver]
+    np.testing.assert_allclose(recorder.torch_trajectory(solver, theta0, grads),
+                               record["solvers"][solver]["trajectory"], rtol=1e-12, atol=1e-15)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +136,7 @@ def digits():
 
 
 @pytest.mark.parametrize("solver", NEW_SOLVERS)
-@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 def test_each_solver_learns_digits(digits, solver, backend):
     X, y = digits
     lr = 0.05 if solver == "adagrad" else 0.003
@@ -142,7 +149,7 @@ def test_each_solver_learns_digits(digits, solver, backend):
 
 
 @pytest.mark.parametrize("solver", NEW_SOLVERS)
-@pytest.mark.parametrize("backend", ["numpy", "cython", "numba"])
+@pytest.mark.parametrize("backend", CPU)
 def test_partial_fit_carries_the_optimizer_state(digits, solver, backend):
     # Three partial_fit calls are three epochs of one fit: the moments, the
     # step count and nadam's momentum product carry over between calls.

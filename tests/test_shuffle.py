@@ -33,9 +33,9 @@ def test_permute_is_numpys_shuffle(n, seed):
 
 def test_permute_rejects_other_buffers():
     rs = np.random.RandomState(0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="dtype mismatch"):
         shuffle(rs, np.arange(10, dtype=np.int32))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not C-contiguous"):
         shuffle(rs, np.arange(20, dtype=np.intp)[::2])
 
 

@@ -157,10 +157,15 @@ def test_progress_bar_runs_on_fastnn(digits, capsys):
     X, y = digits
     MLPClassifier((4,), max_iter=2, random_state=0).set_callbacks(
         ProgressBar(max_propagation_depth=None)).fit(X, y)
+    # rich draws the bar on standard output: the fit's task, run to its end.
+    bar = capsys.readouterr().out
+    assert "MLPClassifier - fit" in bar and "100%" in bar
     search = GridSearchCV(MLPClassifier((4,), max_iter=2, random_state=0),
                           {"alpha": [1e-4, 1e-2]}, cv=2).set_callbacks(ProgressBar())
     search.fit(X, y)
     assert search.best_estimator_.n_iter_ == 2
+    bar = capsys.readouterr().out
+    assert "GridSearchCV - fit" in bar and "100%" in bar
 
 
 def test_no_callbacks_no_epoch_tasks(digits, monkeypatch):
