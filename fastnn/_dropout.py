@@ -12,11 +12,21 @@ Numba, CUDA and this NumPy version, the tests' oracle) draws the same masks.
 
 The key of each epoch comes from a seed the estimator draws once per model
 from its ``random_state``, and the count of epochs trained so far.
+
+This module holds everything fastnn knows about the feature but the
+kernels: the parameter's constraint and check, the model's stream of epoch
+keys (kept on the estimator, so warm_start and partial_fit go on with it),
+and the reference masks. A backend takes each epoch's :class:`Dropout`.
 """
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
+
+# The estimators' parameter constraints this feature adds.
+CONSTRAINTS = {"dropout": [Interval(Real, 0, 1, closed="left"), list, tuple]}
 
 _M32 = np.uint64(0xFFFFFFFF)
 
@@ -99,3 +109,66 @@ class Dropout:
             out.append(mask)
             offset += layer.n_out
         return out
+
+
+def check_dropout(dropout, n_layers, solver):
+    """``dropout`` as one rate per layer (the output layer's 0), checked.
+
+    Parameters
+    ----------
+    dropout : float or sequence of float
+        The estimator's parameter: one rate, or one per hidden layer.
+    n_layers : int
+        Layers of the network, the output layer included.
+    solver : str
+        The estimator's solver: ``'lbfgs'`` refuses dropout.
+
+    Returns
+    -------
+    rates : ndarray of float64 of shape (n_layers,)
+    """
+    n_hidden = n_layers - 1
+    if isinstance(dropout, (list, tuple)):
+        rates = list(dropout)
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout lists {len(rates)} rates, but the network has {n_hidden} "
+                "hidden layers (hidden_layer_sizes); give one per hidden layer or a "
+                "single rate."
+            )
+    else:
+        rates = [dropout] * n_hidden
+    for rate in rates:
+        if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
+            raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}.")
+    if solver == "lbfgs" and any(rates):
+        raise ValueError(
+            "solver='lbfgs' does not support dropout: its line search needs a "
+            "deterministic loss. Use a stochastic solver (e.g. 'adam') or dropout=0."
+        )
+    return np.array([*rates, 0.0], dtype=np.float64)
+
+
+def reset_stream(estimator):
+    """A new model: it draws a new seed when it first trains with dropout."""
+    estimator._dropout_seed = None
+
+
+def draw_seed(estimator, rates):
+    """Draw the model's seed from its ``random_state`` the first time it
+    trains with dropout (before any shuffle of the fit is drawn)."""
+    if rates is not None and rates.any() and getattr(estimator, "_dropout_seed", None) is None:
+        estimator._dropout_seed = int(estimator._random_state.randint(np.iinfo(np.int32).max))
+        estimator._dropout_epochs = 0
+
+
+def epoch_dropout(estimator, rates):
+    """The coming epoch's :class:`Dropout`, or None when no rate is above 0.
+
+    Each epoch trained with dropout advances the model's stream.
+    """
+    if rates is None or not rates.any():
+        return None
+    key = epoch_key(estimator._dropout_seed, estimator._dropout_epochs)
+    estimator._dropout_epochs += 1
+    return Dropout(rates, key)

@@ -28,8 +28,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _batch_norm, _dropout, _maxout, _prelu
 from ._batch_norm import check_batch_norm, fold
-from ._dropout import Dropout, epoch_key
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._network import NetworkSpec
 from ._optimizers import make_optimizer
@@ -53,11 +53,9 @@ def _network_spec(units, activation, loss, negative_slope, batch_norm, bn_epsilo
 
 _ACTIVATION_NAMES = frozenset(HIDDEN_ACTIVATIONS) | frozenset(ACTIVATION_ALIASES)
 
-# Fitted attributes of batch normalization, views into the parameter buffer.
-_BATCH_NORM_ATTRIBUTES = ("batch_norm_scales_", "batch_norm_means_", "batch_norm_variances_")
 # Every fitted per-layer list that views the parameter buffer beside
 # coefs_ and intercepts_ (one entry per hidden layer, None where unused).
-_LAYER_ATTRIBUTES = (*_BATCH_NORM_ATTRIBUTES, "prelu_slopes_")
+_LAYER_ATTRIBUTES = (*_batch_norm.ATTRIBUTES, *_prelu.ATTRIBUTES)
 
 
 def _canonical_activation(name):
@@ -116,17 +114,15 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         "backend": [StrOptions({"auto", *available_backends()})],
         "n_threads": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
         "negative_slope": [Interval(Real, 0, None, closed="left")],
-        "maxout_pieces": [Interval(Integral, 1, None, closed="left")],
+        **_maxout.CONSTRAINTS,
         "init": [StrOptions(set(INIT_SCHEMES))],
         "rho": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "restore_best_weights": ["boolean"],
         "clipnorm": [Interval(Real, 0, None, closed="neither"), None],
-        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "batch_norm": ["boolean", list, tuple],
-        "batch_norm_momentum": [Interval(Real, 0, 1, closed="both")],
-        "batch_norm_epsilon": [Interval(Real, 0, None, closed="neither")],
+        **_dropout.CONSTRAINTS,
+        **_batch_norm.CONSTRAINTS,
     }
 
     @abstractmethod
@@ -237,67 +233,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """The :class:`NetworkSpec` of the fitted (or initialised) model."""
         net = _network_spec(tuple(self._fitted_units()), self._hidden_activations(),
                             self._training_loss, float(self.negative_slope),
-                            self._fitted_batch_norm(), float(self.batch_norm_epsilon),
+                            _batch_norm.fitted_flags(self), float(self.batch_norm_epsilon),
                             int(self.maxout_pieces))
-        fitted = [c.shape[1] for c in self.coefs_]
-        asked = [layer.width for layer in net.layers]
-        if fitted != asked:
-            # Maxout's pieces are weight columns: they cannot change on a fitted model.
-            raise ValueError(
-                f"The fitted network's weight matrices have {fitted} columns, but "
-                f"activation and maxout_pieces ask for {asked}; they must keep maxout "
-                "and its pieces where the model has them (refit without warm_start to "
-                "change them)."
-            )
+        _maxout.check_fitted(self, net)
         return net
-
-    def _fitted_batch_norm(self):
-        """Which hidden layers of the fitted model have batch normalization."""
-        scales = getattr(self, "batch_norm_scales_", None)
-        if scales is None:
-            return (False,) * (len(self.coefs_) - 1)
-        return tuple(gamma is not None for gamma in scales)
-
-    def _dropout_rates(self, n_layers):
-        """``dropout`` as one rate per layer (the output layer's 0), checked."""
-        n_hidden = n_layers - 1
-        if isinstance(self.dropout, (list, tuple)):
-            rates = list(self.dropout)
-            if len(rates) != n_hidden:
-                raise ValueError(
-                    f"dropout lists {len(rates)} rates, but the network has {n_hidden} "
-                    "hidden layers (hidden_layer_sizes); give one per hidden layer or a "
-                    "single rate."
-                )
-        else:
-            rates = [self.dropout] * n_hidden
-        for rate in rates:
-            if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
-                raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}.")
-        if self.solver == "lbfgs" and any(rates):
-            raise ValueError(
-                "solver='lbfgs' does not support dropout: its line search needs a "
-                "deterministic loss. Use a stochastic solver (e.g. 'adam') or dropout=0."
-            )
-        return np.array([*rates, 0.0], dtype=np.float64)
-
-    def _draw_dropout_seed(self, rates):
-        """Draw the model's dropout seed from ``random_state`` the first time
-        it trains with dropout (before any shuffle of the fit is drawn)."""
-        if rates is not None and rates.any() and getattr(self, "_dropout_seed", None) is None:
-            self._dropout_seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-            self._dropout_epochs = 0
-
-    def _epoch_dropout(self, rates):
-        """The coming epoch's :class:`Dropout`, or None when no rate is above 0.
-
-        Each epoch trained with dropout advances the model's stream.
-        """
-        if rates is None or not rates.any():
-            return None
-        key = epoch_key(self._dropout_seed, self._dropout_epochs)
-        self._dropout_epochs += 1
-        return Dropout(rates, key)
 
     def _flat_params(self, net):
         """Flat parameter buffer that ``coefs_`` / ``intercepts_`` (and the
@@ -306,18 +245,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         Reuses ``self._theta`` while the public lists still view it; otherwise
         (after unpickling, or when a user replaced ``coefs_``) packs them anew.
         """
-        n_hidden = len(self.coefs_) - 1
-        fitted = tuple(s is not None
-                       for s in getattr(self, "prelu_slopes_", (None,) * n_hidden))
-        asked = tuple(layer.activation == "prelu" for layer in net.layers[:-1])
-        if fitted != asked:
-            # The slopes are parameters: they cannot appear or vanish on a fitted model.
-            raise ValueError(
-                f"The fitted network has learned prelu slopes on hidden layers "
-                f"{list(fitted)}, but activation asks for prelu on {list(asked)}; "
-                "activation must keep prelu where the model has it (refit without "
-                "warm_start to change it)."
-            )
+        _prelu.check_fitted(self, net)
         theta = getattr(self, "_theta", None)
         if theta is not None:
             # The views we handed out, held here, so identity means unchanged.
@@ -339,16 +267,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         """Make ``theta`` the parameter buffer and the public parameter lists its views."""
         self._theta = theta
         self.coefs_, self.intercepts_ = net.views(theta)
-        if net.has_batch_norm:
-            # Hidden layers only: the output layer is never normalized.
-            scales, means, variances = net.batch_norm_views(theta)
-            self.batch_norm_scales_ = scales[:-1]
-            self.batch_norm_means_ = means[:-1]
-            self.batch_norm_variances_ = variances[:-1]
-        if net.has_prelu:
-            self.prelu_slopes_ = net.slope_views(theta)[:-1]
-        else:
-            self.__dict__.pop("prelu_slopes_", None)
+        _batch_norm.attach(self, net, theta)
+        _prelu.attach(self, net, theta)
         self._theta_views = self._param_arrays()
 
     def _param_arrays(self):
@@ -385,8 +305,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             theta = keras_init(net, self._random_state, self.init, dtype)
         self._set_params_from(net, theta)
         self._best_theta = theta.copy()
-        # A new model draws a new dropout seed when it first trains with dropout.
-        self._dropout_seed = None
+        _dropout.reset_stream(self)
 
         if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
@@ -428,7 +347,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
-        dropout_rates = self._dropout_rates(len(layer_units) - 1)
+        dropout_rates = _dropout.check_dropout(self.dropout, len(layer_units) - 1, self.solver)
         batch_norm = check_batch_norm(self.batch_norm, len(hidden_layer_sizes), self.solver)
         validation = self._user_validation_set(X_val, y_val, sample_weight_val, X.dtype)
         hooks = dict(X=X, y=functools.partial(self._targets_as_given, y),
@@ -447,13 +366,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     f"needs {layer_units}; hidden_layer_sizes and the data must match "
                     "the previous fit when warm_start=True or in partial_fit."
                 )
-            if self._fitted_batch_norm() != batch_norm:
-                raise ValueError(
-                    f"The fitted network has batch normalization on hidden layers "
-                    f"{list(self._fitted_batch_norm())}, but batch_norm asks for "
-                    f"{list(batch_norm)}; it must match the previous fit when "
-                    "warm_start=True or in partial_fit."
-                )
+            _batch_norm.check_fitted(self, batch_norm)
 
         net = self._network()
         theta = self._flat_params(net)
@@ -591,7 +504,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = make_optimizer(self, theta.shape[0], theta.dtype)
         optimizer = self._optimizer
-        self._draw_dropout_seed(dropout_rates)
+        _dropout.draw_seed(self, dropout_rates)
         # Read each fit, so set_params between partial_fit calls takes effect.
         optimizer.clipnorm = 0.0 if self.clipnorm is None else float(self.clipnorm)
 
@@ -647,7 +560,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                     epoch_ctx.call_on_fit_task_begin(estimator=self, **hooks)
                 accumulated = backend.epoch(
                     net, theta, optimizer, data, order, batch_size, self.alpha, cache,
-                    l1=self.l1, dropout=self._epoch_dropout(dropout_rates),
+                    l1=self.l1, dropout=_dropout.epoch_dropout(self, dropout_rates),
                     bn_momentum=float(self.batch_norm_momentum), ahead=orders.offer,
                 )
                 self.n_iter_ += 1

@@ -13,7 +13,6 @@ from scipy.special import erf
 from fastnn import MLPClassifier, MLPRegressor, backends, get_backend
 from fastnn._network import NetworkSpec
 from fastnn._registry import HIDDEN_ACTIVATIONS
-from fastnn.backends import available_backends
 from fastnn.backends._data import make_train_data
 from fastnn.backends._numpy import _activate, _derivative
 from _backends import ALL, REFERENCE

@@ -7,6 +7,9 @@ so that agreement between the two means something.
 import numpy as np
 from scipy.special import erf, expit, xlogy
 
+from .._batch_norm import normalize, update_running_stats
+from .._maxout import maxout, maxout_backward as _maxout_backward
+from .._prelu import slope_gradient
 from .._registry import ELU_ALPHA, NADAM_MOMENTUM_DECAY, OPTIMIZERS, SELU_ALPHA, SELU_SCALE
 
 # Python floats, so float32 arrays stay float32 (NumPy 2 promotion rules).
@@ -40,8 +43,7 @@ def _activate(name, Z, param=0.0):
     if name == "softplus":
         return np.logaddexp(0, Z)
     if name == "maxout":
-        # param pieces per unit, side by side: unit j is the max of its columns.
-        return Z.reshape(Z.shape[0], -1, int(param)).max(axis=2)
+        return maxout(Z, int(param))
     if name == "exp":
         return np.exp(Z)
     if name == "softmax":
@@ -77,16 +79,6 @@ def _derivative(name, Z, A, param=0.0):
     raise ValueError(f"no derivative for {name!r}")
 
 
-def _maxout_backward(delta, Z, pieces):
-    """dL/dz of a maxout layer from dL/da: each unit's delta goes to its
-    first largest piece, the other pieces get 0."""
-    Z3 = Z.reshape(Z.shape[0], -1, pieces)
-    winner = Z3.argmax(axis=2)
-    out = np.zeros_like(Z3, dtype=delta.dtype)
-    np.put_along_axis(out, winner[..., None], delta[..., None], axis=2)
-    return out.reshape(Z.shape)
-
-
 def batch_loss(name, Y, P, sample_weight):
     """Mean loss ``name`` of outputs ``P`` against targets ``Y`` (weighted by ``sample_weight``)."""
     eps = np.finfo(P.dtype).eps
@@ -112,22 +104,6 @@ def penalty_loss(coefs, alpha, l1, sw_sum):
     return loss
 
 
-def _normalize(Z, gamma, eps):
-    """Batch normalization of ``Z`` over its rows, before the shift.
-
-    Returns ``gamma * xhat`` and what the backward pass and the running
-    statistics need: ``xhat``, ``1 / sqrt(var + eps)``, the mean and the
-    (biased) variance. The statistics are computed in float64, then cast.
-    """
-    dtype = Z.dtype
-    Z64 = Z.astype(np.float64)
-    mean = Z64.mean(axis=0)
-    var = ((Z64 - mean) ** 2).mean(axis=0)
-    inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype)
-    xhat = (Z - mean.astype(dtype)) * inv_std
-    return gamma * xhat, (xhat, inv_std, mean.astype(dtype), var.astype(dtype))
-
-
 def _forward_layers(net, theta, X, masks=None):
     """Pre-activations, outputs and derivative inputs of every layer.
 
@@ -135,7 +111,7 @@ def _forward_layers(net, theta, X, masks=None):
     multiplies a layer's outputs (inverted dropout); ``kept[i]`` is what
     layer i's derivative reads: its outputs before the mask. Batch-normalized
     layers use the batch's statistics (training mode); ``norms[i]`` holds
-    layer i's ``_normalize`` results (None for the other layers). A prelu
+    layer i's ``normalize`` results (None for the other layers). A prelu
     layer's parameter is its slopes in ``theta``. A maxout layer's ``pres``
     are its ``width`` linear columns, its outputs the ``n_out`` maxima.
     """
@@ -151,7 +127,7 @@ def _forward_layers(net, theta, X, masks=None):
     for layer, W, b, mask, gamma, param in zip(net.layers, coefs, intercepts, masks, scales,
                                                params):
         if layer.batch_norm:
-            Z, norm = _normalize(outputs[-1] @ W, gamma, float(net.bn_epsilon))
+            Z, norm = normalize(outputs[-1] @ W, gamma, float(net.bn_epsilon))
             pres.append(Z + b)
             norms.append(norm)
         else:
@@ -222,21 +198,12 @@ def loss_and_gradient(net, theta, X, Y, sample_weight, alpha, l1=0.0, masks=None
             param = layer.param
             if slopes[i - 1] is not None:
                 param = slopes[i - 1]
-                grad_slopes[i - 1][...] = (delta * np.minimum(pres[i], 0)).sum(axis=0) / sw_sum
+                grad_slopes[i - 1][...] = slope_gradient(delta, pres[i]) / sw_sum
             if layer.activation == "maxout":
                 delta = _maxout_backward(delta, pres[i], layer.pieces)
             else:
                 delta = delta * _derivative(layer.activation, pres[i], kept[i], param)
     return loss, grad
-
-
-def update_running_stats(net, theta, batch_stats, momentum):
-    """Move the running statistics in ``theta`` towards a batch's (Keras' rule)."""
-    _, means, variances = net.batch_norm_views(theta)
-    for mean, var, stats in zip(means, variances, batch_stats):
-        if stats is not None:
-            mean[...] = momentum * mean + (1 - momentum) * stats[0]
-            var[...] = momentum * var + (1 - momentum) * stats[1]
 
 
 def clip_by_norm(net, grad, clipnorm):
