@@ -79,4 +79,4 @@ bench: install
 	$(PY) bench/run.py $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
 
 clean:
-	rm -rf build dist build.log *.egg-info src/*.c src/*.html fastnn/*.so docs/_build docs/_generated docs/auto_examples docs/api/generated docs/sg_execution_times.rst
+	rm -rf build dist build.log *.egg-info src/*.c src/*.html src/_registry_codes.pxd fastnn/backends/_numba_dispatch.py fastnn/*.so docs/_build docs/_generated docs/auto_examples docs/api/generated docs/sg_execution_times.rst

@@ -33,10 +33,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 import fastnn
 from fastnn import MLPClassifier, MLPRegressor
+from fastnn._registry import HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
 
-ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu",
-               "gelu", "swish", "softplus", "maxout")
-SOLVERS = ("sgd", "adam", "rmsprop", "adagrad", "adamw", "nadam", "lbfgs")
+# Every hidden activation and every solver the registry declares.
+ACTIVATIONS = HIDDEN_ACTIVATIONS
+SOLVERS = (*STOCHASTIC_SOLVERS, "lbfgs")
 
 
 def configurations():

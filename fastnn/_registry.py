@@ -28,6 +28,12 @@ HIDDEN_ACTIVATIONS = (
     "swish", "softplus", "maxout",
 )
 
+# Activations the engines run with code of their own rather than through their
+# unit-by-unit loops: softmax spans a row, prelu learns a slope per unit and
+# maxout takes the largest of several columns. Every other activation is one
+# formula of one unit (``backends/_scalar.py``, ``src/_activations.pxd``).
+LAYER_ACTIVATIONS = ("softmax", "prelu", "maxout")
+
 # Other names users may pass, and the activation each one means.
 ACTIVATION_ALIASES = {"sigmoid": "logistic", "silu": "swish"}
 

@@ -1,14 +1,16 @@
 """Every backend reads the registry's names, codes and constants.
 
 ``fastnn/_registry.py`` is the one place they are written: the compiled
-module gets them from a ``.pxd`` that the build generates from it, and the
-Numba and CUDA kernels from ``backends/_scalar.py``, which imports them.
+module gets them from a ``.pxd`` that the build generates from it, the
+Numba CPU kernels' dispatch on activation codes is generated from it too
+(``backends/_numba_dispatch.py``), and the Numba and CUDA kernels read the
+codes from ``backends/_scalar.py``, which imports them.
 """
 
 import pytest
 
 from fastnn import _mlp, _registry
-from fastnn.backends import _scalar
+from fastnn.backends import _numba_dispatch, _scalar
 
 CONSTANTS = ("ELU_ALPHA", "SELU_ALPHA", "SELU_SCALE", "NADAM_MOMENTUM_DECAY")
 
@@ -35,9 +37,19 @@ def test_compiled_constants_are_the_registry(compiled, name):
 def test_derivative_from_input_is_the_registry(compiled):
     expected = set(_registry.DERIVATIVE_FROM_INPUT)
     assert {name for name, yes in compiled["DERIVATIVE_FROM_INPUT"].items() if yes} == expected
-    # The Numba and CUDA kernels' own test.
+    # The Numba CPU kernels' own test, generated from the registry.
     assert {name for name, code in _registry.ACTIVATIONS.items()
-            if _scalar.derivative_from_input(code)} == expected
+            if _numba_dispatch.derivative_from_input.py_func(code)} == expected
+
+
+def test_numba_dispatch_covers_every_unit_by_unit_activation():
+    # Each activation not run by code of its own gets a branch of its own;
+    # identity is the fallback (forward) and needs none (backward).
+    own = set(_registry.LAYER_ACTIVATIONS) | {"identity"}
+    acts = _registry.ACTIVATIONS
+    assert set(_numba_dispatch.FORWARD_CODES) == {acts[n] for n in acts if n not in own}
+    assert set(_numba_dispatch.BACKWARD_CODES) == {
+        acts[n] for n in _registry.HIDDEN_ACTIVATIONS if n not in own}
 
 
 def test_scalar_module_codes_are_the_registry():

@@ -21,18 +21,14 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 from numba.core.dispatcher import Dispatcher
 
-from . import _scalar
+from . import _numba_dispatch, _numba_loops, _scalar
 from ._scalar import (H_BETA_1, H_BETA_2, H_CLIPNORM, H_EPSILON, H_LEARNING_RATE, H_MOMENTUM,
                       H_NESTEROV, H_RHO, H_WEIGHT_DECAY)
 from ._numba_cache import lock_compiles
+from ._numba_loops import _act_loop, _jit, activate, backprop
+# Generated from fastnn/_registry.py by setup.py: one inlined loop per activation code.
+from ._numba_dispatch import _backprop, _bias_activation, derivative_from_input
 
-# error_model="numpy": no ZeroDivisionError checks, whose branches stop loops vectorising.
-_jit = njit(cache=True, nogil=True, error_model="numpy")
-
-# Activations inline where they are called with a constant code (see _bias_activation).
-activate = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_scalar.activate)
-backprop = njit(cache=True, nogil=True, error_model="numpy", inline="always")(_scalar.backprop)
-derivative_from_input = _jit(_scalar.derivative_from_input)
 loss_term = _jit(_scalar.loss_term)
 finish_loss = _jit(_scalar.finish_loss)
 l1_subgradient = njit(cache=True, nogil=True, error_model="numpy", inline="always")(
@@ -48,17 +44,6 @@ dropout_keeps = njit(cache=True, nogil=True, error_model="numpy", inline="always
     _scalar.dropout_keeps)
 
 IDENTITY = _scalar.IDENTITY
-RELU = _scalar.RELU
-TANH = _scalar.TANH
-LOGISTIC = _scalar.LOGISTIC
-EXP = _scalar.EXP
-LEAKY_RELU = _scalar.LEAKY_RELU
-ELU = _scalar.ELU
-SELU = _scalar.SELU
-GELU = _scalar.GELU
-SWISH = _scalar.SWISH
-SOFTPLUS = _scalar.SOFTPLUS
-SOFTMAX = _scalar.SOFTMAX
 PRELU = _scalar.PRELU
 MAXOUT = _scalar.MAXOUT
 SGD = _scalar.SGD
@@ -227,68 +212,6 @@ def _weights(theta, units, widths, coef_off, l):
 
 
 @_jit
-def _softmax_rows(Z):
-    # exp(z - max(z)) / sum, row by row, in scikit-learn's order of operations.
-    for r in range(Z.shape[0]):
-        z = Z[r]
-        mx = z[0]
-        for j in range(1, z.shape[0]):
-            if z[j] > mx:
-                mx = z[j]
-        s = z.dtype.type(0)
-        for j in range(z.shape[0]):
-            z[j] = np.exp(z[j] - mx)
-            s += z[j]
-        for j in range(z.shape[0]):
-            z[j] = z[j] / s
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _act_loop(Z, b, code, param, pre):
-    # Z = act(Z + b), keeping Z + b in pre if it has rows. Inlined where code
-    # is a constant, so the activation's branches fold away and the loop vectorises.
-    keep = pre.shape[0] > 0
-    for r in range(Z.shape[0]):
-        for j in range(Z.shape[1]):
-            z = Z[r, j] + b[j]
-            if keep:
-                pre[r, j] = z
-            Z[r, j] = activate(code, z, param)
-
-
-@_jit
-def _bias_activation(Z, b, code, param, pre):
-    """Z = act(Z + b) in place; the pre-activations go to ``pre`` unless it is empty.
-
-    One call per activation code, so each inlines to its own loop.
-    """
-    if code == RELU:
-        _act_loop(Z, b, RELU, param, pre)
-    elif code == TANH:
-        _act_loop(Z, b, TANH, param, pre)
-    elif code == LOGISTIC:
-        _act_loop(Z, b, LOGISTIC, param, pre)
-    elif code == EXP:
-        _act_loop(Z, b, EXP, param, pre)
-    elif code == LEAKY_RELU:
-        _act_loop(Z, b, LEAKY_RELU, param, pre)
-    elif code == ELU:
-        _act_loop(Z, b, ELU, param, pre)
-    elif code == SELU:
-        _act_loop(Z, b, SELU, param, pre)
-    elif code == GELU:
-        _act_loop(Z, b, GELU, param, pre)
-    elif code == SWISH:
-        _act_loop(Z, b, SWISH, param, pre)
-    elif code == SOFTPLUS:
-        _act_loop(Z, b, SOFTPLUS, param, pre)
-    else:
-        _act_loop(Z, b, IDENTITY, param, pre)
-        if code == SOFTMAX:
-            _softmax_rows(Z)
-
-
-@_jit
 def _prelu_forward(Z, b, slopes, pre):
     """Z = prelu(Z + b) in place with each unit's slope; Z + b goes to ``pre``
     unless it is empty."""
@@ -364,37 +287,6 @@ def _maxout_backward(D, nb, n, k, Zp):
                     best = p
             for p in range(k):
                 D[r * w + c + p] = d if p == best else zero
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _backprop_loop(D, V, code, param):
-    for r in range(D.shape[0]):
-        for j in range(D.shape[1]):
-            D[r, j] = backprop(code, D[r, j], V[r, j], param)
-
-
-@_jit
-def _backprop(D, V, code, param):
-    """D *= act'(.) in place, given the layer's outputs, or its pre-activations
-    for gelu and swish (one inlined loop per activation)."""
-    if code == RELU:
-        _backprop_loop(D, V, RELU, param)
-    elif code == TANH:
-        _backprop_loop(D, V, TANH, param)
-    elif code == LOGISTIC:
-        _backprop_loop(D, V, LOGISTIC, param)
-    elif code == LEAKY_RELU:
-        _backprop_loop(D, V, LEAKY_RELU, param)
-    elif code == ELU:
-        _backprop_loop(D, V, ELU, param)
-    elif code == SELU:
-        _backprop_loop(D, V, SELU, param)
-    elif code == GELU:
-        _backprop_loop(D, V, GELU, param)
-    elif code == SWISH:
-        _backprop_loop(D, V, SWISH, param)
-    elif code == SOFTPLUS:
-        _backprop_loop(D, V, SOFTPLUS, param)
 
 
 @_jit
@@ -951,6 +843,10 @@ get_num_threads()
 
 # Every kernel compiles (or loads from the disk cache) one process at a time,
 # so workers starting together on an empty cache compile each kernel once.
-for _kernel in [value for value in list(globals().values()) if isinstance(value, Dispatcher)]:
+# The loops and the generated dispatch too, where this module does not import them.
+for _kernel in {id(value): value
+                for namespace in (globals(), vars(_numba_loops), vars(_numba_dispatch))
+                for value in list(namespace.values())
+                if isinstance(value, Dispatcher)}.values():
     lock_compiles(_kernel)
 del _kernel

@@ -65,12 +65,6 @@ H_WEIGHT_DECAY = HYPER_FIELDS.index("weight_decay")
 H_CLIPNORM = HYPER_FIELDS.index("clipnorm")
 
 
-def derivative_from_input(code):
-    """Whether ``backprop`` takes the unit's input z for ``code`` (gelu, swish,
-    prelu; maxout's pieces), not a."""
-    return code == GELU or code == SWISH or code == PRELU or code == MAXOUT
-
-
 def activate(code, z, param):
     """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here).
 
