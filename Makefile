@@ -33,12 +33,21 @@ venv: $(PY)
 build-deps: $(PY)
 	$(PIP) install -q $(BUILD_DEPS)
 
+# Everything the sdist and the wheel are built from: they are built again
+# only when one of these changed (make test, docs and check-dist share them).
+SOURCES := setup.py pyproject.toml MANIFEST.in LICENSE README.md \
+	$(shell find fastnn src \( -name '*.py' -o -name '*.pyx' -o -name '*.pxi' \
+		-o -name '*.pxd' -o -name '*.h' \) -not -path '*/__pycache__/*' 2>/dev/null)
+
 # The sdist first, then the wheel built from the unpacked sdist: a source the
 # build needs but the sdist lacks fails here.
-dist: build-deps
+dist: dist/.built
+
+dist/.built: $(SOURCES) | build-deps
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist . >build.log 2>&1 || { tail -40 build.log; exit 1; }
 	@ls dist
+	@touch $@
 
 # A regular (non-editable) install of the wheel, as a user gets it. Each
 # target below adds the optional dependencies it needs.

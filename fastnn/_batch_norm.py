@@ -37,7 +37,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._network import NetworkSpec
+from ._network import NetworkSpec, per_hidden_layer
 
 # The estimators' parameter constraints this feature adds.
 CONSTRAINTS = {
@@ -152,16 +152,7 @@ def check_batch_norm(batch_norm, n_hidden, solver):
     -------
     flags : tuple of bool
     """
-    if isinstance(batch_norm, (list, tuple)):
-        flags = tuple(batch_norm)
-        if len(flags) != n_hidden:
-            raise ValueError(
-                f"batch_norm lists {len(flags)} flags, but the network has {n_hidden} "
-                "hidden layers (hidden_layer_sizes); give one per hidden layer or a "
-                "single bool."
-            )
-    else:
-        flags = (batch_norm,) * n_hidden
+    flags = per_hidden_layer(batch_norm, n_hidden, "batch_norm", "flags", "bool")
     for flag in flags:
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(f"batch_norm entries must be bools, got {flag!r}.")

@@ -25,6 +25,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from ._network import per_hidden_layer
+
 # The estimators' parameter constraints this feature adds.
 CONSTRAINTS = {"dropout": [Interval(Real, 0, 1, closed="left"), list, tuple]}
 
@@ -127,17 +129,7 @@ def check_dropout(dropout, n_layers, solver):
     -------
     rates : ndarray of float64 of shape (n_layers,)
     """
-    n_hidden = n_layers - 1
-    if isinstance(dropout, (list, tuple)):
-        rates = list(dropout)
-        if len(rates) != n_hidden:
-            raise ValueError(
-                f"dropout lists {len(rates)} rates, but the network has {n_hidden} "
-                "hidden layers (hidden_layer_sizes); give one per hidden layer or a "
-                "single rate."
-            )
-    else:
-        rates = [dropout] * n_hidden
+    rates = per_hidden_layer(dropout, n_layers - 1, "dropout", "rates", "rate")
     for rate in rates:
         if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
             raise ValueError(f"dropout rates must be numbers in [0, 1), got {rate!r}.")

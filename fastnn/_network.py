@@ -295,3 +295,22 @@ class NetworkSpec:
 def _read_only(a):
     a.setflags(write=False)
     return a
+
+
+def per_hidden_layer(value, n_hidden, name, entries, single):
+    """A layer parameter as a list with one entry per hidden layer.
+
+    A list or tuple must hold one entry per hidden layer; any other value
+    is one for every layer. ``name``, ``entries`` and ``single`` word the
+    error: "``name`` lists 2 ``entries``, ... or a single ``single``".
+    """
+    if isinstance(value, (list, tuple)):
+        values = list(value)
+        if len(values) != n_hidden:
+            raise ValueError(
+                f"{name} lists {len(values)} {entries}, but the network has {n_hidden} "
+                "hidden layers (hidden_layer_sizes); give one per hidden layer or a "
+                f"single {single}."
+            )
+        return values
+    return [value] * n_hidden

@@ -49,53 +49,38 @@ cdef double batch_step(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t sta
     return value
 
 
-def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
-          const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
-          const floating[:, ::1] Y, const floating[::1] sample_weight,
-          floating[::1] theta,
-          const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
-          const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
-          const Py_ssize_t[::1] slope_off, int loss, const Py_ssize_t[::1] order,
-          Py_ssize_t batch_size, double alpha, double l1,
-          int solver, const double[::1] hyper, floating[::1] state_1,
-          floating[::1] state_2, double[::1] step,
-          floating[::1] grad, floating[::1] work, int n_threads=1,
-          const double[::1] drop=None, uint64_t drop_key=0,
-          const Py_ssize_t[::1] bn_off=None, double bn_eps=1e-3, double bn_momentum=0.99,
-          ahead_state=None, Py_ssize_t[::1] ahead_target=None, bint split_first=False,
-          bint ahead_beside=True):
+def epoch(inputs, Y, sample_weight, theta, net, optimizer, plan, grad, work, n_threads=1,
+          ahead_state=None, ahead_target=None, split_first=False, ahead_beside=True):
     """Run one epoch of mini-batch training in place; return the summed loss.
 
     Parameters
     ----------
-    X_values, X_indices, X_indptr, n_features
-        The input: dense rows flattened (empty index arrays), or CSR arrays.
+    inputs : KernelInput
+        The input (``fastnn.backends._data``): dense rows flattened (empty
+        index arrays), or CSR arrays.
     Y : ndarray of shape (n_samples, n_outputs)
         Targets, the output layer's encoding.
     sample_weight : ndarray of shape (n_samples,) or (0,)
         Per-sample weights, empty when unweighted.
     theta : ndarray of shape (n_params,)
         Flat parameters, updated in place.
-    units, acts, act_param, coef_off, bias_off, slope_off, loss
+    net : KernelNet
         The network (``fastnn._network.NetworkSpec``; ``slope_off`` is its
-        ``slope_offsets``).
-    order : ndarray of shape (n_samples,) or (0,)
-        Visiting order of the samples; empty means 0, 1, ..., n - 1.
-    batch_size : int
-        Rows per mini-batch; the last batch takes the remainder.
-    alpha, l1 : float
-        L2 and L1 penalties.
-    solver : int
-        ``OPTIMIZERS`` code.
-    hyper : ndarray of shape (9,)
-        lr, momentum, nesterov, beta_1, beta_2, epsilon, rho, weight_decay,
-        clipnorm (``_registry.HYPER_FIELDS``; clipnorm 0 means none).
-    state_1, state_2 : ndarray
-        Velocity (sgd), first and second moments (adam, adamw, nadam), mean
-        square (rmsprop) or sum of squares (adagrad); updated in place.
-    step : ndarray of shape (2,)
-        The step count and nadam's momentum product, updated in place after
-        every batch (sgd counts no steps).
+        ``slope_offsets``) and the loss code.
+    optimizer : KernelOptimizer
+        ``solver``: the ``OPTIMIZERS`` code; ``hyper``: lr, momentum,
+        nesterov, beta_1, beta_2, epsilon, rho, weight_decay, clipnorm
+        (``_registry.HYPER_FIELDS``; clipnorm 0 means none); ``state_1``,
+        ``state_2``: velocity (sgd), first and second moments (adam, adamw,
+        nadam), mean square (rmsprop) or sum of squares (adagrad), updated
+        in place; ``step``: the step count and nadam's momentum product,
+        updated in place after every batch (sgd counts no steps).
+    plan : KernelEpoch
+        ``order``: visiting order of the samples (empty: 0, 1, ..., n - 1);
+        ``batch_size``: rows per mini-batch, the last batch taking the
+        remainder; ``alpha``, ``l1``: the L2 and L1 penalties; ``drop``,
+        ``drop_key``, ``bn_off``, ``bn_eps``, ``bn_momentum``: as below
+        (an empty ``drop`` or ``bn_off``: none).
     grad, work : ndarray
         Scratch buffers of ``n_params`` and ``workspace_size(...)`` elements.
     n_threads : int
@@ -141,6 +126,30 @@ def epoch(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     last_rate : float
         The step size of the last update (bias-corrected for adam and adamw).
     """
+    return _epoch_arrays(
+        *inputs, Y, sample_weight, theta, *net, plan.order, plan.batch_size, plan.alpha,
+        plan.l1, *optimizer, grad, work, n_threads,
+        plan.drop if plan.drop.shape[0] > 0 else None, plan.drop_key,
+        plan.bn_off if plan.bn_off.shape[0] > 0 else None, plan.bn_eps, plan.bn_momentum,
+        ahead_state, ahead_target, split_first, ahead_beside)
+
+
+def _epoch_arrays(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+                  const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+                  const floating[:, ::1] Y, const floating[::1] sample_weight,
+                  floating[::1] theta,
+                  const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
+                  const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
+                  const Py_ssize_t[::1] slope_off, int loss, const Py_ssize_t[::1] order,
+                  Py_ssize_t batch_size, double alpha, double l1,
+                  int solver, const double[::1] hyper, floating[::1] state_1,
+                  floating[::1] state_2, double[::1] step,
+                  floating[::1] grad, floating[::1] work, int n_threads,
+                  const double[::1] drop, uint64_t drop_key,
+                  const Py_ssize_t[::1] bn_off, double bn_eps, double bn_momentum,
+                  ahead_state, Py_ssize_t[::1] ahead_target, bint split_first,
+                  bint ahead_beside):
+    """``epoch`` with its structures unpacked, argument by argument."""
     cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, slope_off, loss,
                             theta.shape[0])
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]

@@ -103,20 +103,27 @@ cdef void forward_chunk(Net* net, Data* d, Py_ssize_t c, Py_ssize_t chunk, Py_ss
            nb * n_out * sizeof(floating))
 
 
-def forward(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
-            const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
-            const floating[::1] theta,
-            const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
-            const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
-            const Py_ssize_t[::1] slope_off, floating[:, ::1] out, floating[::1] work,
-            int n_threads=1):
+def forward(inputs, theta, net, out, work, n_threads=1):
     """Network output (after the output activation) for every row, into ``out``.
 
-    Rows go in chunks of ``len(work) // (n_threads * sum(widths[1:]))``
-    (``NetworkSpec.widths``),
-    shared out between ``n_threads`` threads (BLAS must then run
-    single-threaded).
+    ``inputs`` is a ``KernelInput`` and ``net`` a ``KernelNet``
+    (``fastnn.backends._data``); ``out`` has one row per input row. Rows go
+    in chunks of ``len(work) // (n_threads * sum(widths[1:]))``
+    (``NetworkSpec.widths``), shared out between ``n_threads`` threads (BLAS
+    must then run single-threaded).
     """
+    return _forward_arrays(*inputs, theta, net.units, net.acts, net.act_param, net.coef_off,
+                           net.bias_off, net.slope_off, out, work, n_threads)
+
+
+def _forward_arrays(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+                    const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+                    const floating[::1] theta,
+                    const Py_ssize_t[::1] units, const int[::1] acts,
+                    const double[::1] act_param, const Py_ssize_t[::1] coef_off,
+                    const Py_ssize_t[::1] bias_off, const Py_ssize_t[::1] slope_off,
+                    floating[:, ::1] out, floating[::1] work, int n_threads):
+    """``forward`` with its structures unpacked, argument by argument."""
     cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, slope_off, 0,
                             theta.shape[0])
     cdef Py_ssize_t n = out.shape[0], n_out = out.shape[1], c, n_chunks

@@ -1,21 +1,29 @@
 # Included by _mlp.pyx (one module, so calls between the parts inline).
 # The full-batch pass L-BFGS calls once per function evaluation: ``loss_grad``.
 
-def loss_grad(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
-              const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
-              const floating[:, ::1] Y, const floating[::1] sample_weight,
-              const floating[::1] theta,
-              const Py_ssize_t[::1] units, const int[::1] acts, const double[::1] act_param,
-              const Py_ssize_t[::1] coef_off, const Py_ssize_t[::1] bias_off,
-              const Py_ssize_t[::1] slope_off, int loss, double alpha, double l1,
-              floating[::1] grad, floating[::1] work,
-              int n_threads=1):
+def loss_grad(inputs, Y, sample_weight, theta, net, alpha, l1, grad, work, n_threads=1):
     """Full-batch loss (L2 and L1 included) and its gradient, written to ``grad``.
 
+    ``inputs`` is a ``KernelInput`` and ``net`` a ``KernelNet``
+    (``fastnn.backends._data``); ``sample_weight`` is empty when unweighted.
     ``work`` holds ``workspace_size(units, acts, n_samples, False, n_threads,
     n_params)`` elements; with ``n_threads > 1`` the rows are split between
     threads and BLAS must run single-threaded.
     """
+    return _loss_grad_arrays(*inputs, Y, sample_weight, theta, *net, alpha, l1, grad, work,
+                             n_threads)
+
+
+def _loss_grad_arrays(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
+                      const Py_ssize_t[::1] X_indptr, Py_ssize_t n_features,
+                      const floating[:, ::1] Y, const floating[::1] sample_weight,
+                      const floating[::1] theta,
+                      const Py_ssize_t[::1] units, const int[::1] acts,
+                      const double[::1] act_param, const Py_ssize_t[::1] coef_off,
+                      const Py_ssize_t[::1] bias_off, const Py_ssize_t[::1] slope_off, int loss,
+                      double alpha, double l1, floating[::1] grad, floating[::1] work,
+                      int n_threads):
+    """``loss_grad`` with its structures unpacked, argument by argument."""
     cdef Net net = make_net(units, acts, act_param, coef_off, bias_off, slope_off, loss,
                             theta.shape[0])
     cdef Py_ssize_t n = Y.shape[0], n_params = theta.shape[0]

@@ -11,7 +11,7 @@ from fastnn._optimizers import (
     AdagradState, AdamState, AdamWState, NadamState, RMSpropState, SGDState,
 )
 from fastnn.backends import _cython, _numba, _threads
-from fastnn.backends._data import as_compute_input, make_train_data
+from fastnn.backends._data import NO_INDEX, KernelEpoch, as_compute_input, make_train_data
 from fastnn.backends._numpy import clip_by_norm
 from _backends import CPU_KERNELS, REFERENCE
 
@@ -63,6 +63,11 @@ def epoch_threads(request, monkeypatch):
     The Numba backend has no split: conftest.py deselects its split runs.
     """
     return _force_threads(monkeypatch, *request.param)
+
+
+def plain_plan(batch_size, bn_off=NO_INDEX):
+    """A compiled epoch's plan: rows in order, no penalty, no dropout."""
+    return KernelEpoch(NO_INDEX, batch_size, 0.0, 0.0, np.zeros(0), 0, bn_off, 1e-3, 0.99)
 
 
 def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False,

@@ -10,10 +10,12 @@ from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn import _mlp
 from fastnn._batch_norm import fold
 from fastnn._dropout import Dropout, epoch_key
-from fastnn.backends._data import input_args, net_args, weights_arg
+from fastnn.backends._data import NO_INDEX, input_args, net_args, optimizer_args, weights_arg
 from fastnn.backends._numpy import _activate, loss_and_gradient
 from _backends import CPU, CPU_KERNELS
-from test_backends import TOL, _optimizer, assert_trains_like_reference, make_problem
+from test_backends import (
+    TOL, _optimizer, assert_trains_like_reference, make_problem, plain_plan,
+)
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 
 # The CPU backends with compiled epochs (CUDA's: tests/test_cuda.py).
@@ -210,15 +212,13 @@ def test_cython_kernel_checks_the_blocks():
                                False, True)
 
     def run(bn_off, n_threads=1, work_size=size):
-        s1, s2 = opt.buffers
-        _mlp.epoch(*input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),
-                   net.loss_code, np.empty(0, np.intp), 5, 0.0, 0.0, opt.code, opt.hyper(),
-                   s1, s2, opt.counters(), np.empty_like(theta), np.empty(work_size),
-                   n_threads, None, 0, bn_off)
+        _mlp.epoch(input_args(data.X), data.Y, weights_arg(data), theta, net_args(net),
+                   optimizer_args(opt), plain_plan(5, bn_off), np.empty_like(theta),
+                   np.empty(work_size), n_threads)
 
     good = net.bn_offsets
     with pytest.raises(ValueError, match="pass bn_off"):
-        run(None)
+        run(NO_INDEX)
     with pytest.raises(ValueError, match="3 values per column"):
         run(np.array([good[0], good[1] - 1, good[2], good[3]], dtype=np.intp))
     with pytest.raises(ValueError, match="block starts"):

@@ -10,11 +10,11 @@ from fastnn import _mlp
 from fastnn._dropout import Dropout, epoch_key
 from fastnn._init import keras_init, sklearn_uniform_init
 from fastnn._network import NetworkSpec
-from fastnn.backends._data import input_args, net_args, weights_arg
+from fastnn.backends._data import input_args, net_args, optimizer_args, weights_arg
 from fastnn.backends._numpy import _activate, _maxout_backward, loss_and_gradient
 from test_backends import (  # noqa: F401  (epoch_threads, n_threads: fixtures)
     COMPILED, REFERENCE, TOL, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
-    make_problem, n_threads,
+    make_problem, n_threads, plain_plan,
 )
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
 from test_batch_norm import assert_carries_on
@@ -148,14 +148,13 @@ def test_cython_kernel_checks_the_pieces():
     net, theta, data = make_problem([6, 5, 4, 3], ["maxout", "relu"], "log_loss", np.float64)
     opt = _optimizer("sgd", theta)
     size = _mlp.workspace_size(net.widths, net.activation_codes, 5, False, 1, theta.size)
-    units, codes, params, coef_off, bias_off, slope_off = net_args(net)
+    kernel_net = net_args(net)
+    codes, params = kernel_net.acts, kernel_net.act_param
 
     def run(params=params, codes=codes, work=size):
-        s1, s2 = opt.buffers
-        _mlp.epoch(*input_args(data.X), data.Y, weights_arg(data), theta, units, codes, params,
-                   coef_off, bias_off, slope_off, net.loss_code, np.empty(0, np.intp), 5, 0.0,
-                   0.0, opt.code, opt.hyper(), s1, s2, opt.counters(), np.empty_like(theta),
-                   np.empty(work), 1)
+        _mlp.epoch(input_args(data.X), data.Y, weights_arg(data), theta,
+                   kernel_net._replace(acts=codes, act_param=params), optimizer_args(opt),
+                   plain_plan(5), np.empty_like(theta), np.empty(work), 1)
 
     for pieces in (3.0, 2.5, 0.0, -2.0, np.nan):
         bad = params.copy()

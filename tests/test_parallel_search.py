@@ -76,7 +76,7 @@ def _fit_in_worker(backend):
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0,
                             backend=backend).fit(X, y)
-    entry_points = (kernels.epoch, kernels.forward)
+    entry_points = (kernels.epoch_arrays, kernels.forward_arrays)
     compiled = sum(sum(f.stats.cache_misses.values()) for f in entry_points)
     loaded = sum(sum(f.stats.cache_hits.values()) for f in entry_points)
     return os.getpid(), compiled, loaded, est.predict_proba(X)

@@ -9,11 +9,11 @@ import pytest
 from fastnn import MLPClassifier, MLPRegressor
 from fastnn import _mlp
 from fastnn._dropout import Dropout, epoch_key
-from fastnn.backends._data import input_args, net_args, weights_arg
+from fastnn.backends._data import input_args, net_args, optimizer_args, weights_arg
 from fastnn.backends._numpy import loss_and_gradient
 from test_backends import (  # noqa: F401  (epoch_threads: a fixture)
     COMPILED, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
-    make_problem,
+    make_problem, plain_plan,
 )
 from test_batch_norm import assert_carries_on
 from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
@@ -111,14 +111,13 @@ def test_cython_kernel_checks_the_slope_blocks():
     net, theta, data = make_problem([6, 5, 4, 3], ["prelu", "relu"], "log_loss", np.float64)
     opt = _optimizer("sgd", theta)
     size = _mlp.workspace_size(net.units, net.activation_codes, 5, False, 1, theta.size)
-    units, codes, params, coef_off, bias_off, slope_off = net_args(net)
+    kernel_net = net_args(net)
+    codes, slope_off = kernel_net.acts, kernel_net.slope_off
 
     def run(slope_off, codes=codes):
-        s1, s2 = opt.buffers
-        _mlp.epoch(*input_args(data.X), data.Y, weights_arg(data), theta, units, codes, params,
-                   coef_off, bias_off, slope_off, net.loss_code, np.empty(0, np.intp), 5, 0.0,
-                   0.0, opt.code, opt.hyper(), s1, s2, opt.counters(), np.empty_like(theta),
-                   np.empty(size), 1)
+        _mlp.epoch(input_args(data.X), data.Y, weights_arg(data), theta,
+                   kernel_net._replace(acts=codes, slope_off=slope_off), optimizer_args(opt),
+                   plain_plan(5), np.empty_like(theta), np.empty(size), 1)
 
     with pytest.raises(ValueError, match="end with the prelu slope blocks"):
         run(slope_off - 1)

@@ -12,11 +12,11 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
 from fastnn import MLPClassifier, MLPRegressor, _mlp
-from fastnn.backends._data import input_args, net_args, weights_arg
+from fastnn.backends._data import KernelOptimizer, input_args, net_args, weights_arg
 from fastnn.backends import _threads
 from fastnn.backends._threads import available_cores
 from _backends import THREADED
-from test_backends import _optimizer, make_problem
+from test_backends import _optimizer, make_problem, plain_plan
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(6000, 30))
@@ -196,9 +196,9 @@ def test_epoch_in_a_worker_thread_runs_every_batch_without_the_gil():
 
     def epoch():
         started.set()
-        _mlp.epoch(*input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),
-                   net.loss_code, np.empty(0, np.intp), 1, 0.0, 0.0, opt.code, opt.hyper(),
-                   s1, s2, step, np.empty_like(theta), np.empty(size), 1)
+        _mlp.epoch(input_args(data.X), data.Y, weights_arg(data), theta, net_args(net),
+                   KernelOptimizer(opt.code, opt.hyper(), s1, s2, step), plain_plan(1),
+                   np.empty_like(theta), np.empty(size), 1)
 
     worker = threading.Thread(target=epoch)
     interval = sys.getswitchinterval()

@@ -6,13 +6,18 @@ from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from .. import _shuffle
 from ._base import Backend
-from ._data import NO_INDEX, input_args, net_args, scratch, weights_arg
+from ._data import (
+    NO_INDEX, KernelEpoch, input_args, net_args, optimizer_args, scratch, weights_arg,
+)
 from ._threads import (
     chunk_rows, n_threads_for, single_threaded_blas, spare_thread, split_first_layer,
 )
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
+
+# No dropout rates: no dropout.
+_NONE = np.zeros(0)
 
 
 def describe():
@@ -48,7 +53,7 @@ class CythonBackend(Backend):
         chunk = chunk_rows(n, n_threads, PREDICT_CHUNK)
         work = np.empty(n_threads * chunk * sum(net.widths[1:]), dtype=theta.dtype)
         with single_threaded_blas(n_threads):
-            return _mlp.forward(*input_args(X), theta, *net_args(net), out, work, n_threads)
+            return _mlp.forward(input_args(X), theta, net_args(net), out, work, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         n_threads = _n_threads(net, data.n_samples)
@@ -56,10 +61,8 @@ class CythonBackend(Backend):
                                    n_threads, theta.shape[0])
         work = scratch({} if cache is None else cache, size, theta.dtype)
         with single_threaded_blas(n_threads):
-            return _mlp.loss_grad(
-                *input_args(data.X), data.Y, weights_arg(data), theta, *net_args(net),
-                net.loss_code, float(alpha), float(l1), grad, work, n_threads,
-            )
+            return _mlp.loss_grad(input_args(data.X), data.Y, weights_arg(data), theta,
+                                  net_args(net), float(alpha), float(l1), grad, work, n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
               dropout=None, bn_momentum=0.99, ahead=None):
@@ -83,24 +86,25 @@ class CythonBackend(Backend):
             cache["work"] = np.empty(size, dtype=dtype)
             cache["grad"] = np.empty_like(theta)
             cache["net"] = net_args(net)
-        state_1, state_2 = optimizer.buffers
-        step = optimizer.counters()
+        kernel_optimizer = optimizer_args(optimizer)
+        plan = KernelEpoch(
+            NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
+            dropout.rates if dropping else _NONE, dropout.key if dropping else 0,
+            net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,
+            float(bn_momentum),
+        )
         try:
             with single_threaded_blas(n_threads):
                 accumulated, rate = _mlp.epoch(
-                    *input_args(data.X), data.Y, weights_arg(data), theta, *cache["net"],
-                    net.loss_code, NO_INDEX if order is None else order, int(batch_size),
-                    float(alpha), float(l1), optimizer.code, optimizer.hyper(), state_1,
-                    state_2, step, cache["grad"], cache["work"], n_threads,
-                    dropout.rates if dropping else None, dropout.key if dropping else 0,
-                    net.bn_offsets if net.has_batch_norm else None, net.bn_epsilon,
-                    float(bn_momentum), ahead.random_state if draw else None,
-                    ahead.target if draw else None, split, beside,
+                    input_args(data.X), data.Y, weights_arg(data), theta, cache["net"],
+                    kernel_optimizer, plan, cache["grad"], cache["work"], n_threads,
+                    ahead.random_state if draw else None, ahead.target if draw else None,
+                    split, beside,
                 )
             if draw:
                 ahead.drawn = True
         finally:
             # Keep the step count right even when Ctrl-C stops the epoch midway.
-            optimizer.set_counters(step)
+            optimizer.set_counters(kernel_optimizer.step)
         optimizer.record_rate(rate)
         return accumulated

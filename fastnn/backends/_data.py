@@ -1,6 +1,14 @@
-"""Training data in the form every backend reads."""
+"""Training data in the form every backend reads, and the kernels' arguments.
+
+The compiled engines (``fastnn._mlp``, ``backends/_numba_kernels.py``) take
+the same named structures in the same order: the input (:class:`KernelInput`),
+the targets and weights, the parameters, the network (:class:`KernelNet`),
+and for an epoch the optimizer (:class:`KernelOptimizer`) and the epoch's
+plan (:class:`KernelEpoch`). Each engine unpacks them in one place.
+"""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,15 +96,60 @@ def make_train_data(X, Y, sample_weight, dtype):
 NO_INDEX = np.empty(0, dtype=np.intp)
 
 
+class KernelInput(NamedTuple):
+    """The input as the kernels take it: dense or CSR alike."""
+
+    values: np.ndarray      # dense X flattened (C order), or the CSR data
+    indices: np.ndarray     # CSR column indices (intp); empty when dense
+    indptr: np.ndarray      # CSR row starts (intp); empty when dense
+    n_features: int
+
+
+class KernelNet(NamedTuple):
+    """A :class:`fastnn._network.NetworkSpec` as the kernels take it."""
+
+    units: np.ndarray       # intp, n_layers + 1 unit counts, input first
+    acts: np.ndarray        # int32 activation code of each layer
+    act_param: np.ndarray   # float64: leaky_relu's slope, a maxout layer's pieces
+    coef_off: np.ndarray    # intp start of each weight matrix in theta, and the end
+    bias_off: np.ndarray    # intp start of each bias vector in theta, and the end
+    slope_off: np.ndarray   # intp start of each prelu slope block in theta, and the end
+    loss: int               # LOSSES code
+
+
+class KernelOptimizer(NamedTuple):
+    """The optimizer's state as an epoch takes it (``fastnn._optimizers``)."""
+
+    solver: int             # OPTIMIZERS code
+    hyper: np.ndarray       # float64, laid out by _registry.HYPER_FIELDS
+    state_1: np.ndarray     # velocity, first moments, mean or sum of squares
+    state_2: np.ndarray     # second moments (adam, adamw, nadam); else unused
+    step: np.ndarray        # float64 (step count, nadam's momentum product), updated
+
+
+class KernelEpoch(NamedTuple):
+    """What one epoch does besides the optimizer's step."""
+
+    order: np.ndarray       # intp visiting order; empty: 0, 1, ..., n - 1
+    batch_size: int
+    alpha: float            # L2 penalty
+    l1: float               # L1 penalty
+    drop: np.ndarray        # float64 dropout rate per layer (output 0); empty: none
+    drop_key: int           # the epoch's dropout stream (fastnn._dropout.epoch_key)
+    bn_off: np.ndarray      # intp batch-norm block starts (NetworkSpec.bn_offsets); empty: none
+    bn_eps: float
+    bn_momentum: float
+
+
 def input_args(X):
-    """``(values, indices, indptr, n_features)`` of a dense array or a CSRInput.
+    """The :class:`KernelInput` of a dense array or a CSRInput.
 
     The compiled kernels take both kinds in this form: dense rows flattened
     with empty index arrays, or the three CSR arrays.
     """
     if isinstance(X, CSRInput):
-        return X.data, X.indices, X.indptr, X.shape[1]
-    return X.reshape(-1), NO_INDEX, NO_INDEX, X.shape[1]
+        return KernelInput(X.data, X.indices, X.indptr, X.shape[1])
+    return KernelInput(X.reshape(-1), NO_INDEX, NO_INDEX, X.shape[1])
 
 
 def weights_arg(data):
@@ -107,11 +160,18 @@ def weights_arg(data):
 
 
 def net_args(net):
-    """``(units, activation codes, activation parameters, weight offsets, bias
-    offsets, prelu slope offsets)`` of a NetworkSpec."""
+    """The :class:`KernelNet` of a NetworkSpec."""
     coef_off, bias_off = net.offsets()
-    return (net.units, net.activation_codes, net.activation_params, coef_off, bias_off,
-            net.slope_offsets)
+    return KernelNet(net.units, net.activation_codes, net.activation_params, coef_off,
+                     bias_off, net.slope_offsets, net.loss_code)
+
+
+def optimizer_args(optimizer):
+    """The :class:`KernelOptimizer` of an optimizer state; its ``step`` is a
+    new array, to hand back with ``optimizer.set_counters`` after the epoch."""
+    state_1, state_2 = optimizer.buffers
+    return KernelOptimizer(optimizer.code, optimizer.hyper(), state_1, state_2,
+                           optimizer.counters())
 
 
 def scratch(cache, size, dtype):

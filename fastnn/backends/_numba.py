@@ -14,7 +14,9 @@ each calling single-threaded BLAS on its share.
 import numpy as np
 
 from ._base import Backend
-from ._data import NO_INDEX, CSRInput, input_args, net_args, scratch, weights_arg
+from ._data import (
+    NO_INDEX, CSRInput, KernelEpoch, input_args, net_args, optimizer_args, scratch, weights_arg,
+)
 from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
@@ -50,30 +52,6 @@ def _train_threads(net, rows):
     return 1 if net.has_batch_norm else _n_threads(net, rows)
 
 
-def _read_only(*arrays):
-    """Read-only views of ``arrays`` (never copies).
-
-    Numba compiles a kernel once per argument type, and an array's type says
-    whether it is writeable. The arrays a kernel only reads are passed
-    read-only, whatever the caller's are (a read-only X, a memmap, joblib's
-    memmaps, a network's frozen offsets), so one compiled variant serves all.
-    """
-    views = []
-    for a in arrays:
-        if isinstance(a, np.ndarray) and a.flags.writeable:
-            a = a.view()
-            a.flags.writeable = False
-        views.append(a)
-    return tuple(views)
-
-
-def _train_args(net, data):
-    # Input, targets, weights, then the network: all read-only (``_read_only``).
-    eps = float(np.finfo(data.dtype).eps)
-    return (*_read_only(*input_args(data.X), data.Y, weights_arg(data), *net_args(net)),
-            net.loss_code, eps)
-
-
 class NumbaBackend(Backend):
     """Numba ``njit`` kernels; a whole epoch per call, without the GIL."""
 
@@ -93,8 +71,7 @@ class NumbaBackend(Backend):
         n_threads = _n_threads(net, n)
         chunk = chunk_rows(n, n_threads, PREDICT_CHUNK)
         with single_threaded_blas(n_threads):
-            return K.forward(*_read_only(*input_args(X)), theta, *_read_only(*net_args(net)),
-                             out, chunk, n_threads)
+            return K.forward(input_args(X), theta, net_args(net), out, chunk, n_threads)
 
     def loss_grad(self, net, theta, data, alpha, grad, cache=None, l1=0.0):
         K = _kernels()
@@ -102,12 +79,9 @@ class NumbaBackend(Backend):
         size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
                                 n_threads, _NO_DROPOUT, False, net.activation_params)
         work = scratch({} if cache is None else cache, size, theta.dtype)
-        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,
-         eps) = _train_args(net, data)
         with single_threaded_blas(n_threads):
-            return K.loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off,
-                               bias_off, slope_off, loss, eps, float(alpha), float(l1), grad,
-                               work, n_threads)
+            return K.loss_grad(input_args(data.X), data.Y, weights_arg(data), theta,
+                               net_args(net), float(alpha), float(l1), grad, work, n_threads)
 
     def epoch(self, net, theta, optimizer, data, order, batch_size, alpha, cache, l1=0.0,
               dropout=None, bn_momentum=0.99, ahead=None):
@@ -123,20 +97,17 @@ class NumbaBackend(Backend):
                                     drop, net.has_batch_norm, net.activation_params)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
-        (Xv, Xi, Xp, nf, Y, sw, units, acts, act_param, coef_off, bias_off, slope_off, loss,
-         eps) = _train_args(net, data)
-        order, drop, bn_off = _read_only(NO_INDEX if order is None else order, drop,
-                                         net.bn_offsets if net.has_batch_norm else NO_INDEX)
-        state_1, state_2 = optimizer.buffers
-        step = optimizer.counters()
+        kernel_optimizer = optimizer_args(optimizer)
+        plan = KernelEpoch(
+            NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
+            drop, 0 if dropout is None else dropout.key,
+            net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,
+            float(bn_momentum),
+        )
         with single_threaded_blas(n_threads):
-            accumulated, rate = K.epoch(
-                Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
-                slope_off, loss, eps, order, int(batch_size), float(alpha), float(l1),
-                optimizer.code, optimizer.hyper(), state_1, state_2, step, cache["grad"],
-                cache["work"], n_threads, drop, 0 if dropout is None else dropout.key,
-                bn_off, net.bn_epsilon, float(bn_momentum),
-            )
-        optimizer.set_counters(step)
+            accumulated, rate = K.epoch(input_args(data.X), data.Y, weights_arg(data), theta,
+                                        net_args(net), kernel_optimizer, plan, cache["grad"],
+                                        cache["work"], n_threads)
+        optimizer.set_counters(kernel_optimizer.step)
         optimizer.record_rate(rate)
         return accumulated

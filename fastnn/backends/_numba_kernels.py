@@ -746,11 +746,64 @@ def _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths, ac
     return value
 
 
+def _read_only(*arrays):
+    """Read-only views of ``arrays`` (never copies).
+
+    Numba compiles a kernel once per argument type, and an array's type says
+    whether it is writeable. The arrays a kernel only reads are passed
+    read-only, whatever the caller's are (a read-only X, a memmap, joblib's
+    memmaps, a network's frozen offsets), so one compiled variant serves all.
+    """
+    views = []
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.flags.writeable:
+            a = a.view()
+            a.flags.writeable = False
+        views.append(a)
+    return tuple(views)
+
+
+def _eps(theta):
+    return float(np.finfo(theta.dtype).eps)
+
+
+# The entry points take the named structures of ``_data`` in the same order
+# as the Cython core's (``fastnn._mlp``), and unpack them here, once.
+
+def epoch(inputs, Y, sample_weight, theta, net, optimizer, plan, grad, work, n_threads=1):
+    """Run one epoch of mini-batch training in place (see ``fastnn._mlp.epoch``).
+
+    ``inputs``, ``net``, ``optimizer`` and ``plan`` are the ``KernelInput``,
+    ``KernelNet``, ``KernelOptimizer`` and ``KernelEpoch`` of
+    ``fastnn.backends._data``. Returns the summed loss and the last step size.
+    """
+    *net_arrays, loss = net
+    return epoch_arrays(
+        *_read_only(*inputs, Y, sample_weight), theta, *_read_only(*net_arrays), loss,
+        _eps(theta), *_read_only(plan.order), plan.batch_size, plan.alpha, plan.l1, *optimizer,
+        grad, work, n_threads, *_read_only(plan.drop), plan.drop_key,
+        *_read_only(plan.bn_off), plan.bn_eps, plan.bn_momentum)
+
+
+def loss_grad(inputs, Y, sample_weight, theta, net, alpha, l1, grad, work, n_threads=1):
+    """Full-batch loss (L2 and L1 included) and its gradient, written to ``grad``."""
+    *net_arrays, loss = net
+    return loss_grad_arrays(*_read_only(*inputs, Y, sample_weight), theta,
+                            *_read_only(*net_arrays), loss, _eps(theta), alpha, l1, grad, work,
+                            n_threads)
+
+
+def forward(inputs, theta, net, out, chunk, n_threads=1):
+    """Network output for every row, into ``out``, ``chunk`` rows at a time."""
+    return forward_arrays(*_read_only(*inputs), theta, *_read_only(*net[:-1]), out, chunk,
+                          n_threads)
+
+
 @_jit
-def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off, slope_off,
-          loss, eps, rows, batch_size, alpha, l1, solver, hyper, state_1, state_2, step, grad, work,
-          n_threads, drop, key, bn_off, bn_eps, bn_momentum):
-    """Run one epoch of mini-batch training in place (see ``_mlp.epoch``).
+def epoch_arrays(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
+                 slope_off, loss, eps, rows, batch_size, alpha, l1, solver, hyper, state_1,
+                 state_2, step, grad, work, n_threads, drop, key, bn_off, bn_eps, bn_momentum):
+    """``epoch`` with its structures unpacked, argument by argument.
 
     Returns the sum over batches of (batch loss x batch length), and the
     step size of the last update (bias-corrected for adam and adamw).
@@ -795,9 +848,9 @@ def epoch(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_o
 
 
 @_jit
-def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
-              slope_off, loss, eps, alpha, l1, grad, work, n_threads):
-    """Full-batch loss (L2 included) and its gradient, written to ``grad``."""
+def loss_grad_arrays(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bias_off,
+                     slope_off, loss, eps, alpha, l1, grad, work, n_threads):
+    """``loss_grad`` with its structures unpacked, argument by argument."""
     n = Y.shape[0]
     return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units,
                        _widths(units, acts, act_param), acts, act_param, coef_off, bias_off,
@@ -808,13 +861,10 @@ def loss_grad(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off, bi
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def forward(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, slope_off, out,
-            chunk, n_threads):
-    """Network output for every row, into ``out``, ``chunk`` rows at a time.
-
-    Chunks are shared out between ``n_threads`` threads, each with its own
-    workspace.
-    """
+def forward_arrays(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias_off, slope_off,
+                   out, chunk, n_threads):
+    """``forward`` with its structures unpacked: chunks are shared out between
+    ``n_threads`` threads, each with its own workspace."""
     n = out.shape[0]
     L = acts.shape[0]
     widths = _widths(units, acts, act_param)
