@@ -674,7 +674,7 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths,
             stats[k, 0], stats[k, 1] = _raw_loss_grad(
                 Xv, Xi, Xp, nf, Y, sw, rows, start + lo, min(per, nb - lo), theta, units,
                 widths, acts, act_param, coef_off, bias_off, slope_off, loss, eps, g,
-                work[k * tw : (k + 1) * tw], per_max, drop, key, _no_batch_norm(theta))
+                work[k * tw : (k + 1) * tw], per_max, drop, key, _no_batch_norm(theta, units))
     sw_sum = 0.0
     for k in range(T):
         sw_sum += stats[k, 1]
@@ -692,9 +692,10 @@ def _parallel_step(Xv, Xi, Xp, nf, Y, sw, rows, start, nb, theta, units, widths,
 
 
 @_jit
-def _no_batch_norm(theta):
-    # The bn argument of a pass without batch normalization.
-    return (np.empty(0, np.intp), theta[:0], np.empty(0), 0.0, 0.0)
+def _no_batch_norm(theta, units):
+    # The bn argument of a pass without batch normalization, of the types an
+    # epoch's has (units: a read-only intp array), so one compiled variant serves both.
+    return (units[:0], theta[:0], np.empty(0), 0.0, 0.0)
 
 
 @_jit
@@ -829,7 +830,9 @@ def epoch_arrays(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_off,
     bn = (bn_off, work[:0], np.zeros(2 * _act_size(widths)), bn_eps, bn_momentum)
     if bn_off.shape[0] > 0 and bn_off[-1] > bn_off[0] and n_threads != 1:
         raise ValueError("batch normalization needs n_threads=1")
-    start = 0
+    # An int64 0: with a literal 0 the first batch's call would compile the
+    # batch functions a second time, for Literal[int](0).
+    start = n - n
     while start < n:
         nb = min(bs, n - start)
         if solver != SGD:
@@ -852,12 +855,15 @@ def loss_grad_arrays(Xv, Xi, Xp, nf, Y, sw, theta, units, acts, act_param, coef_
                      slope_off, loss, eps, alpha, l1, grad, work, n_threads):
     """``loss_grad`` with its structures unpacked, argument by argument."""
     n = Y.shape[0]
-    return _batch_step(Xv, Xi, Xp, nf, Y, sw, np.empty(0, np.intp), 0, n, theta, units,
+    # Arguments of the types an epoch passes (read-only arrays for what it
+    # only reads, no literal constants), so the callees compile once for both.
+    rows = units[:0]
+    return _batch_step(Xv, Xi, Xp, nf, Y, sw, rows, rows.shape[0], n, theta, units,
                        _widths(units, acts, act_param), acts, act_param, coef_off, bias_off,
-                       slope_off, loss, eps, alpha, l1, grad, work, n, False, n_threads,
-                       -1, np.zeros(3), np.zeros(9), grad[:0], grad[:0],
-                       np.zeros((n_threads, 4)), coef_off[:0], np.zeros((n_threads, 0)),
-                       np.zeros(0), 0, _no_batch_norm(theta))
+                       slope_off, loss, eps, alpha, l1, grad, work, n, np.bool_(False),
+                       n_threads, np.int64(-1), np.zeros(3), np.zeros(9), grad[:0], grad[:0],
+                       np.zeros((n_threads, 4)), np.empty(0, np.intp), np.zeros((n_threads, 0)),
+                       act_param[:0], np.int64(0), _no_batch_norm(theta, units))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -870,7 +876,7 @@ def forward_arrays(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias
     widths = _widths(units, acts, act_param)
     size = _block_size(widths, chunk, False, False, False)
     work = np.empty(n_threads * size, dtype=theta.dtype)
-    no_rows = np.empty(0, np.intp)
+    no_rows = units[:0]  # read-only, as an epoch's order: one compiled _forward for both
     n_chunks = _ceil_div(n, chunk)
     per = _ceil_div(n_chunks, n_threads)
     for k in prange(n_threads):
@@ -879,8 +885,8 @@ def forward_arrays(Xv, Xi, Xp, nf, theta, units, acts, act_param, coef_off, bias
             start = c * chunk
             nb = min(chunk, n - start)
             _forward(Xv, Xi, Xp, nf, no_rows, start, nb, theta, units, widths, acts, act_param,
-                     coef_off, bias_off, slope_off, w, w[:0], w[:0], chunk, np.zeros(0), 0,
-                     _no_batch_norm(theta))
+                     coef_off, bias_off, slope_off, w, w[:0], w[:0], chunk, act_param[:0],
+                     np.int64(0), _no_batch_norm(theta, units))
             out[start : start + nb] = _block(w, chunk, widths, L - 1, nb)
     return out
 
