@@ -40,7 +40,7 @@ $PY -c "from fastnn.backends import backend_status; print(backend_status())"
 
 if [ "$what" != bench ]; then
     FASTNN_TEST_GPU=1 timeout "${TEST_TIMEOUT:-330}" $PY -m pytest -q -p no:cacheprovider \
-        -n "${TEST_WORKERS:-8}" -rs --durations=15 tests/test_cuda.py tests/test_activations.py -k cuda \
+        -n "${TEST_WORKERS:-8}" -rs --durations=15 tests/backends/test_cuda.py tests/test_activations.py -k cuda \
         > "$OUT/tests.log" 2>&1
     echo "tests exit code: $?"
     tail -40 "$OUT/tests.log"

@@ -1,7 +1,6 @@
 """Test-session set-up shared by every test module."""
 
 import os
-import sys
 
 import pytest
 
@@ -55,26 +54,24 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if id(item) not in dropped]
 
 
-# Numba's CUDA simulator runs a Python thread per CUDA thread while the main
-# thread polls them in a loop; at Python's default switch interval (5 ms)
-# the polling keeps the GIL most of the time. A test of test_cuda.py ran in
-# 12 s at 5 ms and 4.7 s at 0.5 ms.
-SIMULATOR_SWITCH_INTERVAL = 0.0005
+# Thread layouts of the compiled kernels, forced whatever the machine's cores
+# (``_reference.force_threads``), for the tests that take these fixtures.
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def n_threads(request, monkeypatch):
+    """Force the compiled kernels' thread count (one batch split by rows)."""
+    from _reference import force_threads
+
+    return force_threads(monkeypatch, request.param, False)
 
 
-@pytest.fixture(autouse=True)
-def _quick_simulator_threads(request):
-    """A short GIL switch interval for the tests that run simulated CUDA kernels."""
-    callspec = getattr(request.node, "callspec", None)
-    simulated = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" and (
-        request.module.__name__ == "test_cuda"
-        or (callspec is not None and callspec.params.get("backend") == "cuda"))
-    if not simulated:
-        yield
-        return
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(SIMULATOR_SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
+@pytest.fixture(params=[(1, False), (3, False), (3, True)],
+                ids=["1thread", "3threads", "3threads-split"])
+def epoch_threads(request, monkeypatch):
+    """``n_threads`` for epochs, also with the first layer split by features.
+
+    The Numba backend has no split: ``pytest_collection_modifyitems``
+    deselects the runs that would repeat others.
+    """
+    from _reference import force_threads
+
+    return force_threads(monkeypatch, *request.param)

@@ -1,8 +1,6 @@
 """Batch normalization: the math against finite differences, every backend
 that has it against the NumPy reference, and the estimators' ``batch_norm``."""
 
-import pickle
-
 import numpy as np
 import pytest
 
@@ -13,12 +11,12 @@ from fastnn._dropout import Dropout, epoch_key
 from fastnn.backends._data import NO_INDEX, input_args, net_args, optimizer_args, weights_arg
 from fastnn.backends._numpy import _activate, loss_and_gradient
 from _backends import CPU, CPU_KERNELS
-from test_backends import (
-    TOL, _optimizer, assert_trains_like_reference, make_problem, plain_plan,
+from _reference import (
+    TOL, assert_trains_like_reference, make_problem, optimizer_state, plain_plan,
 )
-from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
+from _layer_features import _quiet, assert_carries_on, digits  # noqa: F401  (fixtures)
 
-# The CPU backends with compiled epochs (CUDA's: tests/test_cuda.py).
+# The CPU backends with compiled epochs (CUDA's: tests/backends/test_cuda.py).
 BN_BACKENDS = CPU_KERNELS
 
 
@@ -109,7 +107,7 @@ def test_batch_statistics_and_running_update():
     _, mean0, var0 = (v[0].copy() for v in net.batch_norm_views(theta))
     for backend in CPU:
         t = theta.copy()
-        opt = _optimizer("sgd", t)
+        opt = optimizer_state("sgd", t)
         get_backend(backend).epoch(net, t, opt, data, None, 13, 0.0, {}, bn_momentum=0.8)
         _, mean, var = (v[0] for v in net.batch_norm_views(t))
         np.testing.assert_allclose(mean, 0.8 * mean0 + 0.2 * Z.mean(axis=0), rtol=1e-12)
@@ -207,7 +205,7 @@ def test_epoch_with_batch_norm_on_sparse_input(backend, dtype):
 def test_cython_kernel_checks_the_blocks():
     net, theta, data = make_problem([6, 5, 4, 3], "relu", "log_loss", np.float64,
                                     batch_norm=(True, True))
-    opt = _optimizer("sgd", theta)
+    opt = optimizer_state("sgd", theta)
     size = _mlp.workspace_size(net.units, net.activation_codes, 5, False, 1, theta.size,
                                False, True)
 
@@ -272,27 +270,6 @@ def test_backends_train_the_same_model(digits):
                             random_state=0, backend=b).fit(X, y) for b in CPU]
     for model in models[1:]:
         np.testing.assert_allclose(model._theta, models[0]._theta, rtol=1e-7, atol=1e-9)
-
-
-def assert_carries_on(X, y, params, attribute, moved=1e-4):
-    """The layer state ``attribute[0]`` (a fitted list) moves (by more than
-    ``moved``) with training and carries on across pickling, ``partial_fit`` and ``warm_start``: two
-    epochs train the same model whichever way they are run."""
-    params = dict(hidden_layer_sizes=(20,), solver="sgd", momentum=0.0, shuffle=False,
-                  random_state=0, **params)
-    a = MLPClassifier(**params)
-    a.partial_fit(X, y, classes=np.unique(y))
-    first = getattr(a, attribute)[0].copy()
-    b = pickle.loads(pickle.dumps(a))
-    np.testing.assert_array_equal(getattr(b, attribute)[0], first)
-    a.partial_fit(X, y)
-    assert np.abs(getattr(a, attribute)[0] - first).max() > moved
-    b.partial_fit(X, y)
-    np.testing.assert_array_equal(b._theta, a._theta)
-
-    c = MLPClassifier(**params, max_iter=1).fit(X, y)
-    c.set_params(warm_start=True).fit(X, y)
-    np.testing.assert_allclose(c._theta, a._theta, rtol=1e-12)
 
 
 def test_running_statistics_carry_on_across_partial_fit_warm_start_and_pickle(digits):

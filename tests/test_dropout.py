@@ -2,38 +2,19 @@
 differences, every CPU backend, and the estimators' ``dropout``."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
 from fastnn._dropout import Dropout, epoch_key, keep_mask, scale
 from fastnn.backends import _scalar
 from fastnn.backends._numpy import loss_and_gradient
-from test_backends import (  # noqa: F401  (epoch_threads: a fixture)
-    COMPILED, REFERENCE, TOL, _optimizer, assert_trains_like_reference, epoch_threads, make_problem,
-)
+from _backends import CPU_KERNELS, REFERENCE
+from _layer_features import _quiet, digits  # noqa: F401  (fixtures)
+from _reference import TOL, assert_trains_like_reference, make_problem, optimizer_state
 
 RATE = 0.3
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:600] / 16.0, y[:600]
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
-
-
-# ------------------------------------------------------------------ the masks
 
 
 @pytest.mark.parametrize("key", [0, 12345, epoch_key(7, 3), 2**63 - 1])
@@ -116,7 +97,7 @@ DROPOUT_NETS = [
 ]
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("units,hidden,loss", DROPOUT_NETS)
 @pytest.mark.parametrize("batch_size", [1, 7, 23])
@@ -135,7 +116,7 @@ def test_epoch_with_dropout_matches_reference(backend, dtype, units, hidden, los
     assert np.abs(dropped - free).max() > 100 * TOL[dtype]["atol"]
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 def test_epoch_with_dropout_on_sparse_input_in_order(backend):
     # CSR input, samples visited in order (no gather), one rate per layer.
     net, theta0, data = make_problem([6, 5, 4, 3], "relu", "log_loss", np.float64,
@@ -150,7 +131,7 @@ def test_cython_kernel_checks_the_rates():
     fast = get_backend("cython")
     for rates in ([0.5, 0.5], [1.0, 0.0], [-0.1, 0.0], [0.2]):
         with pytest.raises(ValueError, match="rate"):
-            fast.epoch(net, theta, _optimizer("adam", theta), data, None, 5, 0.0, {},
+            fast.epoch(net, theta, optimizer_state("adam", theta), data, None, 5, 0.0, {},
                        dropout=Dropout(np.array(rates), 0))
 
 
@@ -160,9 +141,9 @@ def test_cython_kernel_checks_the_rates():
 def test_same_seed_same_model_and_backends_agree(digits):
     X, y = digits
     params = dict(hidden_layer_sizes=(32, 16), dropout=[0.3, 0.1], max_iter=4, random_state=0)
-    fits = {be: MLPClassifier(backend=be, **params).fit(X, y) for be in [REFERENCE, *COMPILED]}
+    fits = {be: MLPClassifier(backend=be, **params).fit(X, y) for be in [REFERENCE, *CPU_KERNELS]}
     ref = fits["numpy"]
-    for be in COMPILED:
+    for be in CPU_KERNELS:
         for a, b in zip(fits[be].coefs_, ref.coefs_):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(fits[be].loss_curve_, ref.loss_curve_, rtol=1e-9)

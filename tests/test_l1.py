@@ -8,13 +8,11 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier, MLPRegressor, get_backend
-from test_backends import (  # noqa: F401 (epoch_threads, n_threads: fixtures)
-    COMPILED, REFERENCE, TOL, assert_trains_like_reference, epoch_threads, make_problem, n_threads,
-    numeric_gradient,
-)
+from _backends import CPU_KERNELS, REFERENCE
+from _reference import TOL, assert_trains_like_reference, make_problem, numeric_gradient
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_loss_and_gradient_match_reference(backend, dtype, sparse, n_threads):
@@ -30,7 +28,7 @@ def test_loss_and_gradient_match_reference(backend, dtype, sparse, n_threads):
     assert loss > fast.loss_grad(net, theta, data, 0.01, g) + 1e-3
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
 def test_epoch_matches_reference(backend, dtype, kind, epoch_threads):
@@ -40,7 +38,7 @@ def test_epoch_matches_reference(backend, dtype, kind, epoch_threads):
                                  dtype, l1=0.2)
 
 
-@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *CPU_KERNELS])
 def test_gradient_matches_finite_differences(backend):
     # Away from W = 0 the L1 term is smooth; sklearn's init leaves no zero weight.
     net, theta, data = make_problem([5, 6, 3], "tanh", "log_loss", np.float64, n=9,
@@ -52,7 +50,7 @@ def test_gradient_matches_finite_differences(backend):
     np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *CPU_KERNELS])
 def test_subgradient_is_zero_at_zero_weights_and_biases_are_free(backend):
     net, theta, data = make_problem([5, 6, 3], "tanh", "log_loss", np.float64)
     n_coef = int(net.offsets()[0][-1])
@@ -69,7 +67,7 @@ def test_subgradient_is_zero_at_zero_weights_and_biases_are_free(backend):
     np.testing.assert_array_equal(with_l1[n_coef:], without[n_coef:])
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 def test_l1_shrinks_weights_toward_zero(backend):
     X, y = load_digits(return_X_y=True)
     X = X / 16.0

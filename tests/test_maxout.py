@@ -1,26 +1,24 @@
 """maxout: the reference against finite differences, every CPU backend
 against the reference, and the estimators' ``activation='maxout'`` (CUDA's
-kernels: tests/test_cuda.py)."""
+kernels: tests/backends/test_cuda.py)."""
 
 import numpy as np
 import pytest
 
-from fastnn import MLPClassifier
+from fastnn import MLPClassifier, get_backend
 from fastnn import _mlp
 from fastnn._dropout import Dropout, epoch_key
 from fastnn._init import keras_init, sklearn_uniform_init
 from fastnn._network import NetworkSpec
 from fastnn.backends._data import input_args, net_args, optimizer_args, weights_arg
 from fastnn.backends._numpy import _activate, _maxout_backward, loss_and_gradient
-from test_backends import (  # noqa: F401  (epoch_threads, n_threads: fixtures)
-    COMPILED, REFERENCE, TOL, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
-    make_problem, n_threads, plain_plan,
+from _backends import CPU_KERNELS, REFERENCE
+from _reference import (
+    TOL, assert_trains_like_reference, make_problem, optimizer_state, plain_plan,
 )
-from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
-from test_batch_norm import assert_carries_on
-from test_prelu import (
-    assert_backends_train_alike, assert_layer_change_refused, assert_reference_gradient, fit_a_v,
-    predict_by_hand,
+from _layer_features import (  # noqa: F401  (_quiet, digits: fixtures)
+    _quiet, assert_backends_train_alike, assert_carries_on, assert_layer_change_refused,
+    assert_reference_gradient, digits, fit_a_v, predict_by_hand,
 )
 
 
@@ -85,7 +83,7 @@ def test_layout_has_a_column_per_piece():
 # ---------------------------------------------------------- compiled kernels
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("units,hidden,pieces,sparse", [
     ([5, 4, 3], "maxout", 2, False),
@@ -109,7 +107,7 @@ def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, pie
     np.testing.assert_allclose(g, g_ref, **TOL[dtype])
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["sgd", "adam", "nadam", "rmsprop"])
 def test_epoch_with_dropout_and_clipping(backend, dtype, kind, epoch_threads):
@@ -124,7 +122,7 @@ def test_epoch_with_dropout_and_clipping(backend, dtype, kind, epoch_threads):
                                  dtype, l1=1e-3, clipnorm=0.3, dropouts=dropouts)
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch_norm,kind", [
     ((True, False), "adamw"),
@@ -146,7 +144,7 @@ def test_epoch_with_batch_norm_over_the_pieces(backend, dtype, batch_norm, kind)
 
 def test_cython_kernel_checks_the_pieces():
     net, theta, data = make_problem([6, 5, 4, 3], ["maxout", "relu"], "log_loss", np.float64)
-    opt = _optimizer("sgd", theta)
+    opt = optimizer_state("sgd", theta)
     size = _mlp.workspace_size(net.widths, net.activation_codes, 5, False, 1, theta.size)
     kernel_net = net_args(net)
     codes, params = kernel_net.acts, kernel_net.act_param
@@ -222,7 +220,7 @@ def test_backends_train_the_same_model(digits):
         batch_norm=[True, False], max_iter=3, random_state=0))
 
 
-@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *CPU_KERNELS])
 def test_one_unit_of_two_pieces_fits_a_v(backend):
     # One relu unit fits one arm of the V only (R^2 about 0.8); one maxout
     # unit of two pieces is max(a x + b, c x + d), a V itself.
@@ -249,7 +247,7 @@ def test_bad_pieces_are_refused(digits, pieces):
         MLPClassifier((4,), activation="maxout", maxout_pieces=pieces, max_iter=1).fit(X, y)
 
 
-@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *CPU_KERNELS])
 def test_a_nan_piece_makes_a_nan_unit(backend):
     # As NumPy's max: a NaN piece is not skipped, wherever it sits.
     net, theta, data = make_problem([5, 4, 3], "maxout", "squared_error", np.float64,

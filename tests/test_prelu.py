@@ -1,48 +1,21 @@
 """prelu: learned slopes against finite differences, every CPU backend
 against the NumPy reference, and the estimators' ``activation='prelu'``
-(CUDA's kernels: tests/test_cuda.py; the activation's value and derivative
+(CUDA's kernels: tests/backends/test_cuda.py; the activation's value and derivative
 in every backend: tests/test_activations.py)."""
 
 import numpy as np
 import pytest
 
-from fastnn import MLPClassifier, MLPRegressor
+from fastnn import MLPClassifier, get_backend
 from fastnn import _mlp
-from fastnn._dropout import Dropout, epoch_key
 from fastnn.backends._data import input_args, net_args, optimizer_args, weights_arg
 from fastnn.backends._numpy import loss_and_gradient
-from test_backends import (  # noqa: F401  (epoch_threads: a fixture)
-    COMPILED, _optimizer, assert_trains_like_reference, epoch_threads, get_backend,
-    make_problem, plain_plan,
+from _backends import CPU_KERNELS
+from _reference import assert_trains_like_reference, make_problem, optimizer_state, plain_plan
+from _layer_features import (  # noqa: F401  (_quiet, digits: fixtures)
+    _quiet, assert_backends_train_alike, assert_carries_on, assert_layer_change_refused,
+    assert_reference_gradient, digits, fit_a_v, predict_by_hand,
 )
-from test_batch_norm import assert_carries_on
-from test_dropout import _quiet, digits  # noqa: F401  (fixtures)
-
-
-def _numeric_gradient(loss, theta, h=1e-6):
-    return np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h)
-                     for e in np.eye(theta.size)])
-
-
-def assert_reference_gradient(net, theta, data, dropout):
-    """The reference's gradient, with L2 and L1 and (if ``dropout``) masks on
-    the hidden layers, agrees with finite differences; returns it."""
-    masks = None
-    if dropout:
-        masks = Dropout(np.array([0.4, 0.3, 0.0]), epoch_key(1, 0)).masks(
-            net, np.arange(data.n_samples), theta.dtype)
-
-    def loss(t):
-        return loss_and_gradient(net, t, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
-                                 masks)[0]
-
-    _, grad = loss_and_gradient(net, theta, data.X, data.Y, data.sample_weight, 1e-2, 1e-2,
-                                masks)
-    np.testing.assert_allclose(grad, _numeric_gradient(loss, theta), rtol=1e-5, atol=1e-8)
-    return grad
-
-
-# --------------------------------------------------------------------- the math
 
 
 @pytest.mark.parametrize("hidden,batch_norm,dropout", [
@@ -91,7 +64,7 @@ def test_slopes_follow_the_network_layout():
 # ---------------------------------------------------------- compiled epochs
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["sgd", "nadam", "adamw", "rmsprop"])
 def test_epoch_with_penalties_and_clipping(backend, dtype, kind, epoch_threads):
@@ -109,7 +82,7 @@ def test_epoch_with_penalties_and_clipping(backend, dtype, kind, epoch_threads):
 
 def test_cython_kernel_checks_the_slope_blocks():
     net, theta, data = make_problem([6, 5, 4, 3], ["prelu", "relu"], "log_loss", np.float64)
-    opt = _optimizer("sgd", theta)
+    opt = optimizer_state("sgd", theta)
     size = _mlp.workspace_size(net.units, net.activation_codes, 5, False, 1, theta.size)
     kernel_net = net_args(net)
     codes, slope_off = kernel_net.acts, kernel_net.slope_off
@@ -134,20 +107,6 @@ def test_cython_kernel_checks_the_slope_blocks():
 
 
 # ------------------------------------------------------------------ estimators
-
-
-def predict_by_hand(clf, X, hidden):
-    """``predict_proba`` of a fitted multiclass classifier, layer by layer:
-    ``hidden(i, Z)`` is hidden layer i's output from its ``X @ W + b``."""
-    A = X
-    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
-        Z = A @ W + b
-        if i < len(clf.coefs_) - 1:
-            A = hidden(i, Z)
-        else:
-            E = np.exp(Z - Z.max(axis=1, keepdims=True))
-            A = E / E.sum(axis=1, keepdims=True)
-    return A
 
 
 def _prelu_or_relu(clf):
@@ -175,34 +134,13 @@ def test_fitted_attributes_and_predictions(digits, dtype):
     assert not hasattr(MLPClassifier((8,), max_iter=1).fit(X, y), "prelu_slopes_")
 
 
-def assert_backends_train_alike(X, y, params):
-    """The NumPy reference and the compiled backends fit the same classifier."""
-    models = [MLPClassifier(backend=b, **params).fit(X, y) for b in ["numpy", *COMPILED]]
-    for model in models[1:]:
-        np.testing.assert_allclose(model._theta, models[0]._theta, rtol=1e-7, atol=1e-9)
-        np.testing.assert_allclose(model.predict_proba(X), models[0].predict_proba(X),
-                                   rtol=1e-7, atol=1e-9)
-
-
 def test_backends_train_the_same_model(digits):
     assert_backends_train_alike(*digits, dict(
         hidden_layer_sizes=(20, 10), activation="prelu", dropout=0.1,
         batch_norm=[False, True], max_iter=3, random_state=0))
 
 
-def fit_a_v(backend, activations):
-    """One hidden unit of each activation fitted by L-BFGS to a V-shaped
-    target; returns each fit's R^2 and the fitted models."""
-    x = np.linspace(-2, 2, 200)[:, None]
-    y = np.where(x[:, 0] > 0, x[:, 0], -0.5 * x[:, 0])
-    fits = {act: MLPRegressor(hidden_layer_sizes=(1,), activation=act, solver="lbfgs",
-                              alpha=0.0, max_iter=500, random_state=0,
-                              backend=backend).fit(x, y)
-            for act in activations}
-    return {act: fit.score(x, y) for act, fit in fits.items()}, fits
-
-
-@pytest.mark.parametrize("backend", ["numpy", *COMPILED])
+@pytest.mark.parametrize("backend", ["numpy", *CPU_KERNELS])
 def test_lbfgs_learns_the_slopes(backend):
     # One relu unit cannot fit both arms of the V (its best is one arm,
     # R^2 0.81), one prelu unit can, once its slope has gone from 0.2 to
@@ -224,22 +162,6 @@ def test_early_stopping_restores_the_best_slopes(digits):
     clf.fit(X[:400], y[:400], X_val=X[400:], y_val=y[400:])
     assert int(np.argmax(clf.validation_scores_)) < len(clf.validation_scores_) - 1
     assert clf.score(X[400:], y[400:]) == clf.best_validation_score_
-
-
-def assert_layer_change_refused(X, y, params, changes, activation, match):
-    """A model fitted with ``params`` (two hidden layers) refuses each of
-    ``changes`` in partial_fit and predict; a plain model refuses to
-    warm-start into ``activation``."""
-    clf = MLPClassifier((8, 8), max_iter=1, random_state=0, **params).fit(X, y)
-    for change in changes:
-        clf.set_params(**{**params, **change})
-        with pytest.raises(ValueError, match=match):
-            clf.partial_fit(X, y)
-        with pytest.raises(ValueError, match=match):
-            clf.predict(X)
-    plain = MLPClassifier((8,), max_iter=1, random_state=0, warm_start=True).fit(X, y)
-    with pytest.raises(ValueError, match=match):
-        plain.set_params(activation=activation).fit(X, y)
 
 
 def test_changing_prelu_on_a_fitted_model_is_refused(digits):

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from fastnn import MLPClassifier, MLPRegressor, backends, get_backend
 from fastnn._dropout import Dropout, epoch_key
-from test_backends import TOL, assert_trains_like_reference, make_problem
+from _reference import TOL, assert_trains_like_reference, make_problem
 
 cuda_backend = pytest.importorskip("fastnn.backends._cuda")
 ok, why = cuda_backend.cuda_status()

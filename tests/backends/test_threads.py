@@ -16,7 +16,7 @@ from fastnn.backends._data import KernelOptimizer, input_args, net_args, weights
 from fastnn.backends import _threads
 from fastnn.backends._threads import available_cores
 from _backends import THREADED
-from test_backends import _optimizer, make_problem, plain_plan
+from _reference import make_problem, optimizer_state, plain_plan
 
 rng = np.random.RandomState(0)
 X = rng.normal(size=(6000, 30))
@@ -188,7 +188,7 @@ def test_epoch_in_a_worker_thread_runs_every_batch_without_the_gil():
     # few batches, as the main thread's epochs do, it would stall at the first
     # check until the loop ends.
     net, theta, data = make_problem([6, 9, 3], ["relu"], "log_loss", np.float64, n=4000)
-    opt = _optimizer("adam", theta)
+    opt = optimizer_state("adam", theta)
     size = _mlp.workspace_size(net.units, net.activation_codes, 1, True, 1, theta.size)
     s1, s2 = opt.buffers
     step = np.zeros(2)

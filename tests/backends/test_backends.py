@@ -2,21 +2,18 @@
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from fastnn import MLPClassifier, MLPRegressor, _mlp, get_backend
-from fastnn._init import sklearn_uniform_init
 from fastnn._network import NetworkSpec
-from fastnn._optimizers import (
-    AdagradState, AdamState, AdamWState, NadamState, RMSpropState, SGDState,
-)
-from fastnn.backends import _cython, _numba, _threads
-from fastnn.backends._data import NO_INDEX, KernelEpoch, as_compute_input, make_train_data
+from fastnn.backends import _cython, _numba
+from fastnn.backends._data import as_compute_input, make_train_data
 from fastnn.backends._numpy import clip_by_norm
 from _backends import CPU_KERNELS, REFERENCE
+from _reference import (
+    OPTIMIZER_KINDS, TOL, assert_trains_like_reference, force_threads, make_problem,
+    numeric_gradient,
+)
 
-COMPILED = CPU_KERNELS
-TOL = {np.float32: dict(rtol=2e-4, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
 # (layer widths, hidden activation, loss): odd shapes, every loss and activation.
 NETS = [
@@ -40,70 +37,7 @@ NETS = [
 ]
 
 
-def _force_threads(monkeypatch, count, split):
-    # The compiled kernels' thread count, and whether the Cython epoch splits
-    # the first layer by input features (else one batch is split by rows).
-    for module in (_cython, _numba):
-        monkeypatch.setattr(module, "_n_threads", lambda net, rows: count)
-    monkeypatch.setattr(_threads, "SPLIT_MIN_WEIGHTS", 0 if split else np.inf)
-    return count
-
-
-@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
-def n_threads(request, monkeypatch):
-    """Force the compiled kernels' thread count (one batch split by rows)."""
-    return _force_threads(monkeypatch, request.param, False)
-
-
-@pytest.fixture(params=[(1, False), (3, False), (3, True)],
-                ids=["1thread", "3threads", "3threads-split"])
-def epoch_threads(request, monkeypatch):
-    """``n_threads`` for epochs, also with the first layer split by features.
-
-    The Numba backend has no split: conftest.py deselects its split runs.
-    """
-    return _force_threads(monkeypatch, *request.param)
-
-
-def plain_plan(batch_size, bn_off=NO_INDEX):
-    """A compiled epoch's plan: rows in order, no penalty, no dropout."""
-    return KernelEpoch(NO_INDEX, batch_size, 0.0, 0.0, np.zeros(0), 0, bn_off, 1e-3, 0.99)
-
-
-def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighted=False,
-                 batch_norm=(), maxout_pieces=2, zeros=0.0):
-    rng = np.random.RandomState(seed)
-    net = NetworkSpec.from_units(units, hidden, loss, negative_slope=0.2,
-                                 batch_norm=batch_norm, maxout_pieces=maxout_pieces)
-    theta = sklearn_uniform_init(net, rng, hidden, dtype)
-    # Batch norm's scales and running statistics away from their initial 1, 0, 1.
-    for block in (b for part in net.batch_norm_views(theta) for b in part if b is not None):
-        block[...] = rng.uniform(0.5, 1.5, block.size)
-    # prelu's slopes apart, some 0 or below (learned slopes may get there).
-    for block in (b for b in net.slope_views(theta) if b is not None):
-        block[...] = rng.uniform(-0.5, 1.0, block.size)
-        block[0] = 0
-    n_out = units[-1]
-    X = rng.normal(size=(n, units[0]))
-    if zeros:
-        # Dense input with that share of zeros, as in images.
-        X[rng.uniform(size=X.shape) < zeros] = 0
-    if sparse:
-        X[rng.uniform(size=X.shape) < 0.6] = 0
-        X = sp.csr_matrix(X)
-    if loss == "log_loss":
-        Y = np.eye(n_out)[rng.randint(n_out, size=n)]
-    elif loss == "binary_log_loss":
-        Y = (rng.uniform(size=(n, n_out)) < 0.5).astype(float)
-    elif loss == "poisson":
-        Y = rng.poisson(2.0, size=(n, n_out)).astype(float)
-    else:
-        Y = rng.normal(size=(n, n_out))
-    sw = rng.uniform(0.2, 2.0, size=n) if weighted else None
-    return net, theta, make_train_data(X, Y, sw, dtype)
-
-
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("units,hidden,loss", NETS)
 @pytest.mark.parametrize("sparse", [False, True])
@@ -123,7 +57,7 @@ def test_forward_and_gradient_match_reference(backend, dtype, units, hidden, los
         np.testing.assert_allclose(g, g_ref, **TOL[dtype])
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_log_loss_of_rows_not_one_hot(backend, dtype):
     # The compiled log loss takes one log for a one-hot row; every other
@@ -143,7 +77,7 @@ def test_log_loss_of_rows_not_one_hot(backend, dtype):
     np.testing.assert_allclose(g, g_ref, **TOL[dtype])
 
 
-@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *CPU_KERNELS])
 def test_loss_grad_reuses_its_cache(backend, n_threads):
     # L-BFGS calls loss_grad with one cache per fit: a second call at new
     # parameters must not see the first call's leftovers.
@@ -159,24 +93,7 @@ def test_loss_grad_reuses_its_cache(backend, n_threads):
     assert all(cache[key] is kept[key] for key in kept)
 
 
-def _optimizer(kind, theta):
-    n, dt = theta.size, theta.dtype
-    if kind in ("adam", "nadam"):
-        return (AdamState if kind == "adam" else NadamState)(n, dt, 0.01, 0.9, 0.999, 1e-8)
-    if kind == "adamw":
-        # A large decay, so that decaying the biases too would show.
-        return AdamWState(n, dt, 0.01, 0.9, 0.999, 1e-8, weight_decay=5.0)
-    if kind == "rmsprop":
-        return RMSpropState(n, dt, 0.01, 0.8, 1e-7)
-    if kind == "adagrad":
-        return AdagradState(n, dt, 0.05, 1e-7)
-    return SGDState(n, dt, 0.05, "constant", 0.9, kind == "nesterov", 0.5)
-
-
-OPTIMIZER_KINDS = ["adam", "sgd", "nesterov", "rmsprop", "adagrad", "adamw", "nadam"]
-
-
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", OPTIMIZER_KINDS)
 @pytest.mark.parametrize("batch_size", [1, 4, 7, 23, 50])
@@ -222,7 +139,7 @@ def test_epoch_with_split_first_layer(monkeypatch, dtype, hidden, shuffled, batc
     fast = get_backend("cython")
     trained = {}
     for split in (False, True):
-        _force_threads(monkeypatch, threads, split)
+        force_threads(monkeypatch, threads, split)
         trained[split] = assert_trains_like_reference(fast, net, theta0, data, order,
                                                       batch_size, "adam", 2, dtype, l1=1e-3)
     assert not np.array_equal(trained[False], trained[True])
@@ -247,7 +164,7 @@ def test_epoch_with_row_kernels_on_hidden_layers(monkeypatch, dtype, hidden, thr
                                      weighted=True)
     order = np.random.RandomState(1).permutation(300).astype(np.intp)
     # Without AVX-512 the portable path (BLAS) alone trains like the reference.
-    _force_threads(monkeypatch, threads, False)
+    force_threads(monkeypatch, threads, False)
     before = _mlp.row_kernels()
     trained = {}
     try:
@@ -286,40 +203,7 @@ def test_epoch_with_one_pass_adam(dtype, kind, weighted, batch_size, epoch_threa
         assert trained[True].tobytes() == trained[False].tobytes()
 
 
-def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kind, n_epochs,
-                                 dtype, l1=0.0, lr_rel=1e-12, clipnorm=0.0, dropouts=None,
-                                 bn_momentum=0.99):
-    """``n_epochs`` epochs of ``fast`` and of the NumPy reference from ``theta0`` agree.
-
-    ``dropouts``, if given, holds each epoch's ``fastnn._dropout.Dropout``.
-
-    Compared: the parameters, the epoch losses and the optimizer's state
-    (step count, nadam's momentum product, rate and buffers). Returns the
-    parameters reached.
-    """
-    results = []
-    for be in (get_backend("numpy"), fast):
-        theta = theta0.copy()
-        opt = _optimizer(kind, theta)
-        opt.clipnorm = clipnorm
-        cache = {}
-        losses = [be.epoch(net, theta, opt, data, order, batch_size, 1e-3, cache, l1=l1,
-                           dropout=None if dropouts is None else dropouts[e],
-                           bn_momentum=bn_momentum)
-                  for e in range(n_epochs)]
-        results.append((theta, losses, opt))
-    (t_ref, l_ref, o_ref), (t_fast, l_fast, o_fast) = results
-    np.testing.assert_allclose(t_fast, t_ref, **TOL[dtype])
-    np.testing.assert_allclose(l_fast, l_ref, rtol=TOL[dtype]["rtol"] * 10)
-    assert o_fast.t == o_ref.t
-    assert o_fast.mu_product == pytest.approx(o_ref.mu_product, rel=1e-12)
-    assert o_fast.learning_rate == pytest.approx(o_ref.learning_rate, rel=lr_rel)
-    for a, b in zip(o_fast.buffers, o_ref.buffers):
-        np.testing.assert_allclose(a, b, **TOL[dtype])
-    return t_fast
-
-
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["adam", "sgd", "adamw"])
 @pytest.mark.parametrize("batch_size", [1, 7, 23])
@@ -357,7 +241,7 @@ def test_clip_by_norm_scales_each_variable_alone():
     assert min(norms) < 0.2 < max(norms)
 
 
-@pytest.mark.parametrize("backend", [REFERENCE, *COMPILED])
+@pytest.mark.parametrize("backend", [REFERENCE, *CPU_KERNELS])
 @pytest.mark.parametrize("units,hidden,loss", NETS)
 def test_gradient_matches_finite_differences(backend, units, hidden, loss, n_threads):
     net, theta, data = make_problem(units, hidden, loss, np.float64, n=9, weighted=True)
@@ -377,17 +261,6 @@ def test_gradient_matches_finite_differences(backend, units, hidden, loss, n_thr
     np.testing.assert_allclose(grad, numeric_gradient(objective, theta), rtol=1e-5, atol=1e-8)
 
 
-def numeric_gradient(objective, theta, eps=1e-6):
-    """Central finite differences of ``objective`` at ``theta``, one entry at a time."""
-    numeric = np.empty_like(theta)
-    for i in range(theta.size):
-        plus, minus = theta.copy(), theta.copy()
-        plus[i] += eps
-        minus[i] -= eps
-        numeric[i] = (objective(plus) - objective(minus)) / (2 * eps)
-    return numeric
-
-
 def test_tiny_network_gradient_by_hand():
     # One input, one logistic hidden unit, identity output, squared error.
     net = NetworkSpec.from_units([1, 1, 1], "logistic", "squared_error")
@@ -398,14 +271,14 @@ def test_tiny_network_gradient_by_hand():
     d2 = p - 1.0
     d1 = d2 * -2.0 * h * (1 - h)
     expected = np.array([d1 * 2.0, d2 * h, d1, d2])
-    for name in [REFERENCE, *COMPILED]:
+    for name in [REFERENCE, *CPU_KERNELS]:
         grad = np.empty(4)
         loss = get_backend(name).loss_grad(net, theta, data, 0.0, grad)
         assert loss == pytest.approx(0.5 * d2**2)
         np.testing.assert_allclose(grad, expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("backend", CPU_KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_estimator_backends_agree(backend, dtype):
     # Whole fits through the estimator: odd sizes, batch not dividing n,
@@ -437,7 +310,7 @@ def test_predict_in_chunks(monkeypatch, n_threads, sparse):
     whole = get_backend("numpy").forward(net, theta, data.X)
     monkeypatch.setattr(_cython, "PREDICT_CHUNK", 7)
     monkeypatch.setattr(_numba, "PREDICT_CHUNK", 7)
-    for name in COMPILED:
+    for name in CPU_KERNELS:
         np.testing.assert_allclose(get_backend(name).forward(net, theta, data.X), whole)
 
 
