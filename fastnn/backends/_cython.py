@@ -6,18 +6,13 @@ from .. import _check_build  # noqa: F401  (readable error if not built)
 from .. import _mlp
 from .. import _shuffle
 from ._base import Backend
-from ._data import (
-    NO_INDEX, KernelEpoch, input_args, net_args, optimizer_args, scratch, weights_arg,
-)
+from ._data import epoch_plan, input_args, net_args, optimizer_args, scratch, weights_arg
 from ._threads import (
     chunk_rows, n_threads_for, single_threaded_blas, spare_thread, split_first_layer,
 )
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
-
-# No dropout rates: no dropout.
-_NONE = np.zeros(0)
 
 
 def describe():
@@ -87,12 +82,7 @@ class CythonBackend(Backend):
             cache["grad"] = np.empty_like(theta)
             cache["net"] = net_args(net)
         kernel_optimizer = optimizer_args(optimizer)
-        plan = KernelEpoch(
-            NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
-            dropout.rates if dropping else _NONE, dropout.key if dropping else 0,
-            net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,
-            float(bn_momentum),
-        )
+        plan = epoch_plan(net, order, batch_size, alpha, l1, dropout, bn_momentum)
         try:
             with single_threaded_blas(n_threads):
                 accumulated, rate = _mlp.epoch(

@@ -166,6 +166,19 @@ def net_args(net):
                      bias_off, net.slope_offsets, net.loss_code)
 
 
+# No dropout rates: an epoch without dropout.
+NO_DROPOUT = np.zeros(0)
+
+
+def epoch_plan(net, order, batch_size, alpha, l1, dropout, bn_momentum):
+    """The :class:`KernelEpoch` of a ``Backend.epoch`` call's arguments."""
+    return KernelEpoch(
+        NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
+        NO_DROPOUT if dropout is None else dropout.rates, 0 if dropout is None else dropout.key,
+        net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon, float(bn_momentum),
+    )
+
+
 def optimizer_args(optimizer):
     """The :class:`KernelOptimizer` of an optimizer state; its ``step`` is a
     new array, to hand back with ``optimizer.set_counters`` after the epoch."""

@@ -15,15 +15,12 @@ import numpy as np
 
 from ._base import Backend
 from ._data import (
-    NO_INDEX, CSRInput, KernelEpoch, input_args, net_args, optimizer_args, scratch, weights_arg,
+    NO_DROPOUT, CSRInput, epoch_plan, input_args, net_args, optimizer_args, scratch, weights_arg,
 )
 from ._threads import chunk_rows, n_threads_for, single_threaded_blas
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
 PREDICT_CHUNK = 4096
-
-# Dropout rates of a pass without dropout.
-_NO_DROPOUT = np.zeros(0)
 
 
 def describe():
@@ -77,7 +74,7 @@ class NumbaBackend(Backend):
         K = _kernels()
         n_threads = _n_threads(net, data.n_samples)
         size = K.workspace_size(net.units, net.activation_codes, data.n_samples, False,
-                                n_threads, _NO_DROPOUT, False, net.activation_params)
+                                n_threads, NO_DROPOUT, False, net.activation_params)
         work = scratch({} if cache is None else cache, size, theta.dtype)
         with single_threaded_blas(n_threads):
             return K.loss_grad(input_args(data.X), data.Y, weights_arg(data), theta,
@@ -89,21 +86,15 @@ class NumbaBackend(Backend):
         rows = min(batch_size, data.n_samples)
         n_threads = _train_threads(net, rows)
         gather = order is not None and not isinstance(data.X, CSRInput)
-        drop = _NO_DROPOUT if dropout is None else dropout.rates
+        plan = epoch_plan(net, order, batch_size, alpha, l1, dropout, bn_momentum)
         key = (rows, theta.shape[0], theta.dtype.str, gather, n_threads, dropout is None)
         if cache.get("key") != key:
             cache["key"] = key
             size = K.workspace_size(net.units, net.activation_codes, rows, gather, n_threads,
-                                    drop, net.has_batch_norm, net.activation_params)
+                                    plan.drop, net.has_batch_norm, net.activation_params)
             cache["work"] = np.empty(size, dtype=theta.dtype)
             cache["grad"] = np.empty_like(theta)
         kernel_optimizer = optimizer_args(optimizer)
-        plan = KernelEpoch(
-            NO_INDEX if order is None else order, int(batch_size), float(alpha), float(l1),
-            drop, 0 if dropout is None else dropout.key,
-            net.bn_offsets if net.has_batch_norm else NO_INDEX, net.bn_epsilon,
-            float(bn_momentum),
-        )
         with single_threaded_blas(n_threads):
             accumulated, rate = K.epoch(input_args(data.X), data.Y, weights_arg(data), theta,
                                         net_args(net), kernel_optimizer, plan, cache["grad"],
