@@ -7,30 +7,76 @@ scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer`` exactly; ``rmsprop``,
 ``adagrad``, ``adamw`` and ``nadam`` follow PyTorch's formulas (which Keras
 shares up to where epsilon goes), see ``fastnn/backends/_scalar.py``.
 
-Every state hands the kernels the same things: ``hyper()`` (float64, laid out
-as ``_registry.HYPER_FIELDS``), two buffers the size of the parameters (empty
-when unused), and the step counters ``(t, mu_product)``.
+One class serves every optimizer, from its entry in
+``_registry.OPTIMIZER_SPECS`` (its buffers and hyper-parameters); SGD adds
+its learning-rate schedules. Every state hands the kernels the same things:
+``hyper()`` (float64, laid out as ``_registry.HYPER_FIELDS``), two buffers
+the size of the parameters (the second empty when unused), and the step
+counters ``(t, mu_product)``.
 """
 
 import numpy as np
 
-from ._registry import HYPER_FIELDS, OPTIMIZERS
+from ._registry import HYPER_FIELDS, HYPER_PARAMETERS, OPTIMIZER_SPECS
 
 
-class _State:
-    """What every optimizer state shares; subclasses set ``code`` and buffers."""
+class OptimizerState:
+    """The state of a stochastic optimizer, between epochs.
 
-    # Hyper-parameters a subclass does not have read as 0.
+    Parameters
+    ----------
+    name : str
+        A key of ``_registry.OPTIMIZER_SPECS``.
+    n_params : int
+        Size of the flat parameter buffer.
+    dtype : numpy dtype
+        Dtype of the parameters, and of the optimizer's buffers.
+    learning_rate_init : float
+        Base step size.
+    **hyper
+        The optimizer's hyper-parameters, by their ``HYPER_FIELDS`` names
+        (the spec's ``hyper``), for example ``beta_1`` for Adam.
+
+    Attributes
+    ----------
+    code : int
+        The optimizer's code, as the kernels switch on it.
+    learning_rate : float
+        The step size of the last update (for Adam, bias-corrected).
+    t : int
+        Number of steps taken.
+    """
+
+    # Hyper-parameters an optimizer does not have read as 0.
     momentum = nesterov = beta_1 = beta_2 = epsilon = rho = weight_decay = 0.0
     # Keras' clipnorm, set by the estimator before each fit (0: none).
     clipnorm = 0.0
 
-    def __init__(self, learning_rate_init):
+    def __init__(self, name, n_params, dtype, learning_rate_init, **hyper):
+        spec = OPTIMIZER_SPECS[name]
+        if set(hyper) != set(spec["hyper"]):
+            raise TypeError(
+                f"The {name!r} optimizer takes the hyper-parameters {spec['hyper']}, "
+                f"got {tuple(hyper)}."
+            )
+        self.name = name
+        self.code = spec["code"]
+        for field, value in hyper.items():
+            setattr(self, field, value)
+        for buffer in spec["buffers"]:
+            setattr(self, buffer, np.zeros(n_params, dtype=dtype))
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
         self.t = 0
         # Nadam's running product of its momentum schedule (1 for the others).
         self.mu_product = 1.0
+
+    @property
+    def buffers(self):
+        """The two buffers the kernels update (the second empty when unused)."""
+        names = OPTIMIZER_SPECS[self.name]["buffers"]
+        first = getattr(self, names[0])
+        return first, getattr(self, names[1]) if len(names) > 1 else first[:0]
 
     def hyper(self):
         """The scalars the compiled update reads, as ``_registry.HYPER_FIELDS``."""
@@ -38,7 +84,9 @@ class _State:
         return np.array([float(self._base_rate()), *rest], dtype=np.float64)
 
     def _base_rate(self):
-        return self.learning_rate
+        # learning_rate may be the last bias-corrected step; each step starts
+        # again from the base rate.
+        return self.learning_rate_init
 
     def get_learning_rate(self):
         """The base step size the next updates use (what a schedule reads and sets)."""
@@ -69,7 +117,8 @@ class _State:
 
     def record_rate(self, rate):
         """Keep the step size of the epoch's last update as ``learning_rate``."""
-        self.learning_rate = rate
+        if OPTIMIZER_SPECS[self.name]["reports_rate"]:
+            self.learning_rate = rate
 
     def iteration_ends(self, time_step):
         pass
@@ -80,8 +129,8 @@ class _State:
         return True
 
 
-class SGDState(_State):
-    """Stochastic gradient descent with (Nesterov) momentum.
+class SGDState(OptimizerState):
+    """Stochastic gradient descent with (Nesterov) momentum and scikit-learn's schedules.
 
     Parameters
     ----------
@@ -93,27 +142,24 @@ class SGDState(_State):
         Initial step size.
     lr_schedule : {'constant', 'invscaling', 'adaptive'}
         Learning-rate schedule, applied at the end of each epoch.
+    power_t : float
+        Exponent of the 'invscaling' schedule.
     momentum : float
         Momentum coefficient.
     nesterov : bool
         Whether to use Nesterov's momentum.
-    power_t : float
-        Exponent of the 'invscaling' schedule.
     """
 
-    code = OPTIMIZERS["sgd"]
-
-    def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, momentum, nesterov, power_t):
-        super().__init__(learning_rate_init)
+    def __init__(self, n_params, dtype, learning_rate_init, lr_schedule, power_t, *,
+                 momentum, nesterov):
+        super().__init__("sgd", n_params, dtype, learning_rate_init, momentum=momentum,
+                         nesterov=nesterov)
         self.lr_schedule = lr_schedule
-        self.momentum = momentum
-        self.nesterov = nesterov
         self.power_t = power_t
-        self.velocity = np.zeros(n_params, dtype=dtype)
 
-    @property
-    def buffers(self):
-        return self.velocity, self.velocity[:0]
+    def _base_rate(self):
+        # The schedules change learning_rate itself.
+        return self.learning_rate
 
     def set_learning_rate(self, rate):
         """Make ``rate`` the step size of the next updates.
@@ -146,119 +192,16 @@ class SGDState(_State):
         return False
 
 
-class AdamState(_State):
-    """Adam (Kingma and Ba), with scikit-learn's bias correction of the step.
-
-    Parameters
-    ----------
-    n_params : int
-        Size of the flat parameter buffer.
-    dtype : numpy dtype
-        Dtype of the parameters.
-    learning_rate_init : float
-        Base step size.
-    beta_1, beta_2 : float
-        Decay rates of the first and second moment estimates.
-    epsilon : float
-        Added to the denominator for numerical stability.
-    """
-
-    code = OPTIMIZERS["adam"]
-
-    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon):
-        super().__init__(learning_rate_init)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.ms = np.zeros(n_params, dtype=dtype)
-        self.vs = np.zeros(n_params, dtype=dtype)
-
-    @property
-    def buffers(self):
-        return self.ms, self.vs
-
-    def _base_rate(self):
-        # learning_rate is the last bias-corrected step; each step starts again
-        # from the base rate.
-        return self.learning_rate_init
-
-
-class AdamWState(AdamState):
-    """AdamW (Loshchilov and Hutter): Adam with decoupled weight decay.
-
-    Before each Adam step the weights (not the biases, as with ``alpha``) are
-    multiplied by ``1 - learning_rate_init * weight_decay``, as PyTorch's and
-    Keras' AdamW do. With ``weight_decay=0`` it is Adam.
-    """
-
-    code = OPTIMIZERS["adamw"]
-
-    def __init__(self, n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon,
-                 weight_decay):
-        super().__init__(n_params, dtype, learning_rate_init, beta_1, beta_2, epsilon)
-        self.weight_decay = weight_decay
-
-
-class NadamState(AdamState):
-    """Nadam (Dozat): Adam with Nesterov momentum and a momentum schedule.
-
-    ``mu_t = beta_1 * (1 - 0.5 * 0.96 ** (0.004 t))``; the step of each
-    parameter is ``lr (1 - mu_t) / (1 - prod_{i<=t} mu_i) * g / d +
-    lr mu_{t+1} / (1 - prod_{i<=t+1} mu_i) * m / d`` with
-    ``d = sqrt(v / (1 - beta_2 ** t)) + epsilon`` (PyTorch's NAdam).
-    """
-
-    code = OPTIMIZERS["nadam"]
-
-    def record_rate(self, rate):
-        # Nadam's steps have two coefficients; learning_rate stays the base rate.
-        pass
-
-
-class RMSpropState(_State):
-    """RMSprop (Hinton): ``v = rho v + (1 - rho) g^2``, step ``lr g / (sqrt(v) + eps)``."""
-
-    code = OPTIMIZERS["rmsprop"]
-
-    def __init__(self, n_params, dtype, learning_rate_init, rho, epsilon):
-        super().__init__(learning_rate_init)
-        self.rho = rho
-        self.epsilon = epsilon
-        self.vs = np.zeros(n_params, dtype=dtype)
-
-    @property
-    def buffers(self):
-        return self.vs, self.vs[:0]
-
-
-class AdagradState(_State):
-    """Adagrad (Duchi et al.): ``G += g^2``, step ``lr g / (sqrt(G) + eps)``."""
-
-    code = OPTIMIZERS["adagrad"]
-
-    def __init__(self, n_params, dtype, learning_rate_init, epsilon):
-        super().__init__(learning_rate_init)
-        self.epsilon = epsilon
-        self.accumulator = np.zeros(n_params, dtype=dtype)
-
-    @property
-    def buffers(self):
-        return self.accumulator, self.accumulator[:0]
-
-
 def make_optimizer(estimator, n_params, dtype):
-    """Create the optimizer state that ``estimator.solver`` names."""
-    e = estimator
-    solver = e.solver
+    """Create the state of the optimizer ``estimator.solver`` names.
+
+    Its hyper-parameters are read from the estimator's parameters of the
+    same names (``_registry.HYPER_PARAMETERS`` maps those that differ).
+    """
+    solver = estimator.solver
+    hyper = {field: getattr(estimator, HYPER_PARAMETERS.get(field, field))
+             for field in OPTIMIZER_SPECS[solver]["hyper"]}
     if solver == "sgd":
-        return SGDState(n_params, dtype, e.learning_rate_init, e.learning_rate, e.momentum,
-                        e.nesterovs_momentum, e.power_t)
-    if solver == "rmsprop":
-        return RMSpropState(n_params, dtype, e.learning_rate_init, e.rho, e.epsilon)
-    if solver == "adagrad":
-        return AdagradState(n_params, dtype, e.learning_rate_init, e.epsilon)
-    if solver == "adamw":
-        return AdamWState(n_params, dtype, e.learning_rate_init, e.beta_1, e.beta_2,
-                          e.epsilon, e.weight_decay)
-    cls = NadamState if solver == "nadam" else AdamState
-    return cls(n_params, dtype, e.learning_rate_init, e.beta_1, e.beta_2, e.epsilon)
+        return SGDState(n_params, dtype, estimator.learning_rate_init, estimator.learning_rate,
+                        estimator.power_t, **hyper)
+    return OptimizerState(solver, n_params, dtype, estimator.learning_rate_init, **hyper)

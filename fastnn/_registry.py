@@ -64,15 +64,31 @@ OUTPUT_ACTIVATION_OF_LOSS = {
     "poisson": "exp",
 }
 
-# Stochastic optimizers run inside the compiled epoch.
-OPTIMIZERS = {
-    "sgd": 0,
-    "adam": 1,
-    "rmsprop": 2,
-    "adagrad": 3,
-    "adamw": 4,
-    "nadam": 5,
+# Stochastic optimizers run inside the compiled epoch. Each one declares:
+# - code: what compiled kernels switch on;
+# - buffers: the arrays it keeps, each the size of the parameters (one or two);
+# - hyper: the HYPER_FIELDS its update reads besides the learning rate;
+# - reports_rate: whether its step's first scalar is the step size, kept as
+#   the state's ``learning_rate`` (scikit-learn's Adam keeps its
+#   bias-corrected rate); Nadam's two coefficients are not one rate.
+# Its formulas, once per language: the NumPy reference
+# (``backends/_numpy.py``), Cython (``src/_updates.pxd``: ``optimizer_step``)
+# and Numba, CPU and CUDA (``backends/_scalar.py``: ``update``), with
+# ``step_scalars`` where a step has scalars of its own.
+OPTIMIZER_SPECS = {
+    "sgd": dict(code=0, buffers=("velocity",), hyper=("momentum", "nesterov"),
+                reports_rate=True),
+    "adam": dict(code=1, buffers=("ms", "vs"), hyper=("beta_1", "beta_2", "epsilon"),
+                 reports_rate=True),
+    "rmsprop": dict(code=2, buffers=("vs",), hyper=("rho", "epsilon"), reports_rate=True),
+    "adagrad": dict(code=3, buffers=("accumulator",), hyper=("epsilon",), reports_rate=True),
+    "adamw": dict(code=4, buffers=("ms", "vs"),
+                  hyper=("beta_1", "beta_2", "epsilon", "weight_decay"), reports_rate=True),
+    "nadam": dict(code=5, buffers=("ms", "vs"), hyper=("beta_1", "beta_2", "epsilon"),
+                  reports_rate=False),
 }
+
+OPTIMIZERS = {name: spec["code"] for name, spec in OPTIMIZER_SPECS.items()}
 
 # Nadam's momentum schedule, mu_t = beta_1 * (1 - 0.5 * 0.96 ** (t * decay))
 # (Dozat 2016, with Keras' and PyTorch's decay).
@@ -84,5 +100,8 @@ HYPER_FIELDS = (
     "learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho",
     "weight_decay", "clipnorm",
 )
+
+# The estimator parameter a hyper field is read from, where the names differ.
+HYPER_PARAMETERS = {"nesterov": "nesterovs_momentum"}
 
 STOCHASTIC_SOLVERS = tuple(OPTIMIZERS)

@@ -46,8 +46,8 @@ from _shuffle cimport generator_of, shuffle_indices
 from _rows_gemm cimport (rows_available, rows_fit, rows_gemm, rows_tn_work_size, rows_work_size,
                          ROWS_NN, ROWS_TN, ROWS_NT)
 from numpy.random cimport bitgen_t
-from _updates cimport (sgd_step, adam_step, rmsprop_step, adagrad_step, nadam_step, scale,
-                       step_scalars, exact_inverse, adam_pass, adam_pass_available, adam_t)
+from _updates cimport (optimizer_step, step_scalars, exact_inverse, adam_pass,
+                       adam_pass_available, adam_t)
 # Codes, hyper-parameter positions and constants, generated from fastnn/_registry.py.
 from _registry_codes cimport *
 

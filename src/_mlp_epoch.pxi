@@ -260,12 +260,7 @@ def _epoch_arrays(const floating[::1] X_values, const Py_ssize_t[::1] X_indices,
     s.solver = solver
     s.sc[0] = hyper[HYPER_LEARNING_RATE]
     s.sc[1] = s.sc[2] = 0.0
-    s.momentum = hyper[HYPER_MOMENTUM]
-    s.nesterov = hyper[HYPER_NESTEROV] != 0
-    s.beta_1 = hyper[HYPER_BETA_1]
-    s.beta_2 = hyper[HYPER_BETA_2]
-    s.eps = hyper[HYPER_EPSILON]
-    s.rho = hyper[HYPER_RHO]
+    s.hyper = &hyper[0]
     s.state_1 = &state_1[0]
     s.state_2 = &state_2[0] if state_2.shape[0] > 0 else NULL
     s.clipnorm = hyper[HYPER_CLIPNORM]
@@ -332,8 +327,7 @@ cdef int run_batches(Net* net, Data* d, const Py_ssize_t* rows, Py_ssize_t n, Py
         nb = min(bs, n - start)
         if s.solver != OPT_SGD:
             t += 1
-            step_scalars(s.solver, t, hyper[HYPER_LEARNING_RATE], hyper[HYPER_BETA_1],
-                         hyper[HYPER_BETA_2], hyper[HYPER_WEIGHT_DECAY], &mu_product, s.sc)
+            step_scalars(s.solver, t, hyper, &mu_product, s.sc)
         acc[0] += nb * batch_step(net, d, rows, start, nb, theta, grad, parts, s, alpha, l1)
         step[0] = t
         step[1] = mu_product

@@ -44,6 +44,7 @@ def _loss_grad_arrays(const floating[::1] X_values, const Py_ssize_t[::1] X_indi
         raise ValueError("workspace too small")
     parts = make_parts(&net, n, False, n_threads, n_params, &work[0], &stats[0], False)
     s.solver = -1
+    s.hyper = NULL
     s.clipnorm = 0.0
     with nogil:
         # theta is only read: no update follows (solver -1).

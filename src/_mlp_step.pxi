@@ -5,9 +5,8 @@
 cdef struct Step:
     # The optimizer update applied after a batch's gradient is complete.
     int solver                  # OPTIMIZERS code, or -1 for no update
-    double momentum, beta_1, beta_2, eps, rho
+    const double* hyper         # laid out as HYPER_FIELDS
     double sc[3]                # this step's step_scalars (sc[0]: the rate)
-    bint nesterov
     void* state_1
     void* state_2
     # Keras' clipnorm: each variable's gradient scaled to norm <= clipnorm
@@ -47,23 +46,8 @@ cdef inline void complete_block(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c_end,
 cdef inline void step_block(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c_end, floating* theta,
                             floating* grad, Step* s) noexcept nogil:
     """The optimizer's update of parameters ``[a, b)`` (weights below ``c_end``)."""
-    if s.solver == OPT_SGD:
-        sgd_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.sc[0],
-                 s.momentum, s.nesterov)
-    elif s.solver == OPT_ADAM or s.solver == OPT_ADAMW:
-        if s.solver == OPT_ADAMW:
-            # Decoupled weight decay, on the weights only
-            scale(theta + a, c_end - a, s.sc[1])
-        adam_step(theta + a, grad + a, <floating*>s.state_1 + a,
-                  <floating*>s.state_2 + a, b - a, s.sc[0], s.beta_1, s.beta_2, s.eps)
-    elif s.solver == OPT_RMSPROP:
-        rmsprop_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.sc[0],
-                     s.rho, s.eps)
-    elif s.solver == OPT_ADAGRAD:
-        adagrad_step(theta + a, grad + a, <floating*>s.state_1 + a, b - a, s.sc[0], s.eps)
-    elif s.solver == OPT_NADAM:
-        nadam_step(theta + a, grad + a, <floating*>s.state_1 + a,
-                   <floating*>s.state_2 + a, b - a, s.sc, s.beta_1, s.beta_2, s.eps)
+    optimizer_step(s.solver, theta + a, grad + a, <floating*>s.state_1 + a,
+                   <floating*>s.state_2 + a, b - a, c_end - a, s.sc, s.hyper)
 
 
 cdef inline bint clipping(Step* s) noexcept nogil:
@@ -85,9 +69,9 @@ cdef inline void adam_scalars(adam_t* st, Step* s, double alpha, double sw_sum,
     st.sw = sw_sum
     st.inv = exact_inverse(<float>sw_sum if is_float else sw_sum)
     st.decay = s.sc[1] if s.solver == OPT_ADAMW else 1.0
-    st.beta_1 = s.beta_1
-    st.beta_2 = s.beta_2
-    st.eps = s.eps
+    st.beta_1 = s.hyper[HYPER_BETA_1]
+    st.beta_2 = s.hyper[HYPER_BETA_2]
+    st.eps = s.hyper[HYPER_EPSILON]
     st.rate = s.sc[0]
 
 
@@ -193,10 +177,11 @@ def adam_update(floating[::1] w, floating[::1] g, floating[::1] m, floating[::1]
     overwritten. Returns ``sum(w[:n_weights] ** 2)`` before the step.
     Exposed for tests.
     """
-    cdef Py_ssize_t n = w.shape[0]
+    cdef Py_ssize_t n = w.shape[0], i
     cdef adam_t st
     cdef Step s
     cdef double l2 = 0.0
+    cdef double hyper[N_HYPER]
     if g.shape[0] != n or m.shape[0] != n or v.shape[0] != n:
         raise ValueError("w, g, m and v must have the same length")
     if not 0 <= n_weights <= n:
@@ -206,7 +191,10 @@ def adam_update(floating[::1] w, floating[::1] g, floating[::1] m, floating[::1]
     if n == 0:
         return 0.0
     s.solver = OPT_ADAM if decay == 1.0 else OPT_ADAMW
-    s.beta_1, s.beta_2, s.eps = beta_1, beta_2, eps
+    for i in range(N_HYPER):
+        hyper[i] = 0.0
+    hyper[HYPER_BETA_1], hyper[HYPER_BETA_2], hyper[HYPER_EPSILON] = beta_1, beta_2, eps
+    s.hyper = hyper
     s.sc[0], s.sc[1], s.sc[2] = rate, decay, 0.0
     s.state_1 = &m[0]
     s.state_2 = &v[0]

@@ -45,23 +45,25 @@ cdef inline void adam_step(floating* theta, const floating* g, floating* m,
             theta[i] = theta[i] + neg_lr * m[i] / (sqrt(v[i]) + e)
 
 
-cdef inline void step_scalars(int solver, Py_ssize_t t, double lr, double beta_1,
-                              double beta_2, double weight_decay, double* mu_product,
+cdef inline void step_scalars(int solver, Py_ssize_t t, const double* hyper, double* mu_product,
                               double* out) noexcept nogil:
     """The scalars of step t (1-based) shared by every parameter's update.
 
-    ``out[0..2]``: sgd/rmsprop/adagrad: the rate; adam/adamw: the bias-corrected
-    rate and (adamw) the weights' decay factor; nadam: the coefficients of g and
-    m and ``1 - beta_2 ** t``, ``mu_product`` being advanced. The twin of
+    ``hyper`` is laid out as ``HYPER_FIELDS``. ``out[0..2]``:
+    sgd/rmsprop/adagrad: the rate; adam/adamw: the bias-corrected rate and
+    (adamw) the weights' decay factor; nadam: the coefficients of g and m and
+    ``1 - beta_2 ** t``, ``mu_product`` being advanced. The twin of
     ``fastnn.backends._scalar.step_scalars``.
     """
     cdef double mu, mu_next
+    cdef double lr = hyper[HYPER_LEARNING_RATE], beta_1 = hyper[HYPER_BETA_1]
+    cdef double beta_2 = hyper[HYPER_BETA_2]
     out[0] = lr
     out[1] = 0.0
     out[2] = 0.0
     if solver == OPT_ADAM or solver == OPT_ADAMW:
         out[0] = adam_rate(t, lr, beta_1, beta_2)
-        out[1] = 1.0 - lr * weight_decay
+        out[1] = 1.0 - lr * hyper[HYPER_WEIGHT_DECAY]
     elif solver == OPT_NADAM:
         mu = beta_1 * (1.0 - 0.5 * pow(0.96, t * NADAM_MOMENTUM_DECAY()))
         mu_next = beta_1 * (1.0 - 0.5 * pow(0.96, (t + 1) * NADAM_MOMENTUM_DECAY()))
@@ -124,6 +126,34 @@ cdef inline void nadam_step(floating* theta, const floating* g, floating* m, flo
         else:
             d = sqrt(v[i] / bc2) + e
         theta[i] = theta[i] - cg * gi / d - cm * m[i] / d
+
+
+cdef inline void optimizer_step(int solver, floating* theta, const floating* g, floating* s1,
+                                floating* s2, Py_ssize_t n, Py_ssize_t n_w, const double* sc,
+                                const double* hyper) noexcept nogil:
+    """One step of optimizer ``solver`` over ``n`` parameters, the first ``n_w`` weights.
+
+    ``s1`` and ``s2`` are the optimizer's buffers (``s2`` unused by those
+    with one), ``sc`` the step's ``step_scalars`` and ``hyper`` laid out as
+    ``HYPER_FIELDS``; -1 leaves the parameters. The twin of
+    ``fastnn.backends._scalar.update``.
+    """
+    if solver < 0:
+        return
+    cdef double eps = hyper[HYPER_EPSILON]
+    if solver == OPT_SGD:
+        sgd_step(theta, g, s1, n, sc[0], hyper[HYPER_MOMENTUM], hyper[HYPER_NESTEROV] != 0)
+    elif solver == OPT_ADAM or solver == OPT_ADAMW:
+        if solver == OPT_ADAMW:
+            # Decoupled weight decay, on the weights only
+            scale(theta, n_w, sc[1])
+        adam_step(theta, g, s1, s2, n, sc[0], hyper[HYPER_BETA_1], hyper[HYPER_BETA_2], eps)
+    elif solver == OPT_RMSPROP:
+        rmsprop_step(theta, g, s1, n, sc[0], hyper[HYPER_RHO], eps)
+    elif solver == OPT_ADAGRAD:
+        adagrad_step(theta, g, s1, n, sc[0], eps)
+    elif solver == OPT_NADAM:
+        nadam_step(theta, g, s1, s2, n, sc, hyper[HYPER_BETA_1], hyper[HYPER_BETA_2], eps)
 
 
 cdef inline double exact_inverse(double x) noexcept nogil:

@@ -8,9 +8,8 @@ import scipy.sparse as sp
 from fastnn import get_backend
 from fastnn._init import sklearn_uniform_init
 from fastnn._network import NetworkSpec
-from fastnn._optimizers import (
-    AdagradState, AdamState, AdamWState, NadamState, RMSpropState, SGDState,
-)
+from fastnn._optimizers import OptimizerState, SGDState
+from fastnn._registry import OPTIMIZER_SPECS, STOCHASTIC_SOLVERS
 from fastnn.backends import _cython, _numba, _threads
 from fastnn.backends._data import NO_INDEX, KernelEpoch, make_train_data
 
@@ -65,21 +64,30 @@ def make_problem(units, hidden, loss, dtype, n=23, seed=0, sparse=False, weighte
     return net, theta, make_train_data(X, Y, sw, dtype)
 
 
+# The values the tests train each optimizer's hyper-parameters with, by their
+# HYPER_FIELDS names; a large AdamW decay, so that decaying the biases too
+# would show.
+TEST_HYPER = dict(momentum=0.9, beta_1=0.9, beta_2=0.999, epsilon=1e-8, rho=0.8,
+                  weight_decay=5.0)
+# Where an optimizer trains with other values.
+TEST_HYPER_OF = {"rmsprop": dict(epsilon=1e-7), "adagrad": dict(epsilon=1e-7)}
+TEST_RATE = {"sgd": 0.05, "adagrad": 0.05}
+
+
 def optimizer_state(kind, theta):
+    """A fresh state of optimizer ``kind`` (a solver, or "nesterov") for ``theta``."""
     n, dt = theta.size, theta.dtype
-    if kind in ("adam", "nadam"):
-        return (AdamState if kind == "adam" else NadamState)(n, dt, 0.01, 0.9, 0.999, 1e-8)
-    if kind == "adamw":
-        # A large decay, so that decaying the biases too would show.
-        return AdamWState(n, dt, 0.01, 0.9, 0.999, 1e-8, weight_decay=5.0)
-    if kind == "rmsprop":
-        return RMSpropState(n, dt, 0.01, 0.8, 1e-7)
-    if kind == "adagrad":
-        return AdagradState(n, dt, 0.05, 1e-7)
-    return SGDState(n, dt, 0.05, "constant", 0.9, kind == "nesterov", 0.5)
+    solver = "sgd" if kind == "nesterov" else kind
+    values = {**TEST_HYPER, **TEST_HYPER_OF.get(solver, {}), "nesterov": kind == "nesterov"}
+    hyper = {name: values[name] for name in OPTIMIZER_SPECS[solver]["hyper"]}
+    rate = TEST_RATE.get(solver, 0.01)
+    if solver == "sgd":
+        return SGDState(n, dt, rate, "constant", 0.5, **hyper)
+    return OptimizerState(solver, n, dt, rate, **hyper)
 
 
-OPTIMIZER_KINDS = ["adam", "sgd", "nesterov", "rmsprop", "adagrad", "adamw", "nadam"]
+# Every optimizer of the registry, and SGD with Nesterov's momentum.
+OPTIMIZER_KINDS = [*STOCHASTIC_SOLVERS, "nesterov"]
 
 
 def assert_trains_like_reference(fast, net, theta0, data, order, batch_size, kind, n_epochs,

@@ -18,9 +18,12 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from fastnn import MLPClassifier
-from fastnn._optimizers import AdagradState, AdamState, AdamWState, NadamState, RMSpropState
+from fastnn._optimizers import OptimizerState, make_optimizer
+from fastnn._registry import HYPER_FIELDS, HYPER_PARAMETERS, OPTIMIZER_SPECS, STOCHASTIC_SOLVERS
+from fastnn.backends import _scalar
 from fastnn.backends._numpy import optimizer_step
 from _backends import CPU, CPU_KERNELS
+from _reference import OPTIMIZER_KINDS, optimizer_state
 
 NEW_SOLVERS = ["rmsprop", "adagrad", "adamw", "nadam"]
 DATA = Path(__file__).parent / "data"
@@ -38,10 +41,10 @@ def test_rmsprop_and_adagrad_closed_forms():
     g = np.array([0.3, -2.0, 1e-3, 0.0])
     theta0 = np.array([1.0, -1.0, 0.5, 2.0])
     lr, rho, eps, k = 0.1, 0.8, 1e-7, 5
-    rms = run_steps(RMSpropState(4, np.float64, lr, rho, eps), theta0, [g] * k, 4)
+    rms = run_steps(OptimizerState("rmsprop", 4, np.float64, lr, rho=rho, epsilon=eps), theta0, [g] * k, 4)
     steps = [lr * g / (np.sqrt((1 - rho**i) * g * g) + eps) for i in range(1, k + 1)]
     np.testing.assert_allclose(rms, theta0 - np.sum(steps, axis=0), rtol=1e-12)
-    ada = run_steps(AdagradState(4, np.float64, lr, eps), theta0, [g] * k, 4)
+    ada = run_steps(OptimizerState("adagrad", 4, np.float64, lr, epsilon=eps), theta0, [g] * k, 4)
     steps = [lr * g / (np.sqrt(i * g * g) + eps) for i in range(1, k + 1)]
     np.testing.assert_allclose(ada, theta0 - np.sum(steps, axis=0), rtol=1e-12)
 
@@ -50,7 +53,8 @@ def test_adamw_decays_weights_not_biases():
     # A zero gradient leaves Adam's moments at 0: only the decay moves theta.
     theta0 = np.array([1.0, -2.0, 3.0, 0.5, -0.5])
     lr, wd, k = 0.01, 4.0, 7
-    opt = AdamWState(5, np.float64, lr, 0.9, 0.999, 1e-8, weight_decay=wd)
+    opt = OptimizerState("adamw", 5, np.float64, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                         weight_decay=wd)
     theta = run_steps(opt, theta0, [np.zeros(5)] * k, n_coef=3)
     np.testing.assert_allclose(theta[:3], theta0[:3] * (1 - lr * wd) ** k, rtol=1e-12)
     np.testing.assert_array_equal(theta[3:], theta0[3:])
@@ -60,8 +64,10 @@ def test_adamw_without_decay_is_adam():
     rng = np.random.RandomState(0)
     grads = list(rng.normal(size=(6, 8)))
     theta0 = rng.normal(size=8)
-    adam = run_steps(AdamState(8, np.float64, 0.01, 0.9, 0.999, 1e-8), theta0, grads, 5)
-    adamw = run_steps(AdamWState(8, np.float64, 0.01, 0.9, 0.999, 1e-8, 0.0), theta0, grads, 5)
+    adam_hyper = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    adam = run_steps(OptimizerState("adam", 8, np.float64, 0.01, **adam_hyper), theta0, grads, 5)
+    adamw = run_steps(OptimizerState("adamw", 8, np.float64, 0.01, **adam_hyper, weight_decay=0.0),
+                      theta0, grads, 5)
     np.testing.assert_array_equal(adamw, adam)
 
 
@@ -69,7 +75,7 @@ def test_nadam_closed_form():
     # Constant g: m_k = (1 - b1^k) g and sqrt(v_k / (1 - b2^k)) = |g|.
     g, theta0 = np.array([0.5, -1.5]), np.array([0.0, 1.0])
     lr, b1, b2, eps, k = 0.01, 0.9, 0.999, 1e-8, 6
-    opt = NadamState(2, np.float64, lr, b1, b2, eps)
+    opt = OptimizerState("nadam", 2, np.float64, lr, beta_1=b1, beta_2=b2, epsilon=eps)
     theta = run_steps(opt, theta0, [g] * k, 2)
     expected, product = theta0.copy(), 1.0
     for i in range(1, k + 1):
@@ -90,15 +96,9 @@ def _recording():
 
 
 def _our_state(solver, n, lr, config):
-    c = config
-    if solver == "rmsprop":
-        return RMSpropState(n, np.float64, lr, c["rho"], c["epsilon"])
-    if solver == "adagrad":
-        return AdagradState(n, np.float64, lr, c["epsilon"])
-    if solver == "adamw":
-        return AdamWState(n, np.float64, lr, c["beta_1"], c["beta_2"], c["epsilon"],
-                          weight_decay=c["weight_decay"])
-    return NadamState(n, np.float64, lr, c["beta_1"], c["beta_2"], c["epsilon"])
+    # The recording's config holds the optimizer's hyper-parameters by our names.
+    hyper = {name: config[name] for name in OPTIMIZER_SPECS[solver]["hyper"]}
+    return OptimizerState(solver, n, np.float64, lr, **hyper)
 
 
 @pytest.mark.parametrize("solver", NEW_SOLVERS)
@@ -180,3 +180,55 @@ def test_adamw_weight_decay_shrinks_weights(digits):
         strong = MLPClassifier(weight_decay=20.0, **params).fit(X, y)
     norm = [sum(float(np.sum(W**2)) for W in m.coefs_) for m in (none, strong)]
     assert norm[1] < 0.5 * norm[0]
+
+
+@pytest.mark.parametrize("solver", STOCHASTIC_SOLVERS)
+def test_state_follows_the_registry(solver):
+    # make_optimizer reads each hyper field from the estimator parameter of
+    # that name, and keeps the buffers the registry declares.
+    spec = OPTIMIZER_SPECS[solver]
+    params = dict(momentum=0.7, nesterovs_momentum=False, beta_1=0.8, beta_2=0.95,
+                  epsilon=1e-6, rho=0.6, weight_decay=0.25)
+    clf = MLPClassifier(solver=solver, learning_rate_init=0.02, **params)
+    state = make_optimizer(clf, 7, np.float32)
+    hyper = dict(zip(HYPER_FIELDS, state.hyper()))
+    assert hyper["learning_rate"] == 0.02
+    for field in HYPER_FIELDS[1:-1]:
+        expected = params[HYPER_PARAMETERS.get(field, field)] if field in spec["hyper"] else 0.0
+        assert hyper[field] == np.float64(expected), field
+    assert [getattr(state, name).shape for name in spec["buffers"]] == [(7,)] * len(
+        spec["buffers"])
+    first, second = state.buffers
+    assert first.dtype == np.float32 and first.size == 7
+    assert second.size == (7 if len(spec["buffers"]) == 2 else 0)
+    with pytest.raises(TypeError, match="hyper-parameters"):
+        OptimizerState(solver, 7, np.float32, 0.02, unknown=1.0)
+
+
+@pytest.mark.parametrize("kind", OPTIMIZER_KINDS)
+def test_scalar_update_is_the_reference_step(kind):
+    # The Numba and CUDA kernels' formulas (_scalar, run here as plain
+    # Python) against the oracle's, step by step, weights and biases apart.
+    rng = np.random.RandomState(3)
+    theta0 = rng.normal(size=9)
+    ref, ours = optimizer_state(kind, theta0), optimizer_state(kind, theta0)
+    theta_ref, theta, n_coef = theta0.copy(), theta0.copy(), 6
+    s1, s2 = (b.copy() for b in ours.buffers)
+    hyper, t, mu_product = ours.hyper(), 0, 1.0
+    for g in rng.normal(size=(4, 9)):
+        optimizer_step(ref, theta_ref, g, n_coef)
+        sc = (hyper[0], 0.0, 0.0)
+        if ours.code != OPTIMIZER_SPECS["sgd"]["code"]:
+            t += 1
+            *sc, mu_product = _scalar.step_scalars(ours.code, t, hyper[0], hyper[3], hyper[4],
+                                                   hyper[7], mu_product)
+        k = _scalar.coefficients(sc, hyper, float)
+        for i in range(theta.size):
+            second = s2[i] if s2.size else 0.0
+            theta[i], s1[i], second = _scalar.update(ours.code, theta[i], g[i], s1[i], second,
+                                                     i < n_coef, k)
+            if s2.size:
+                s2[i] = second
+        np.testing.assert_allclose(theta, theta_ref, rtol=1e-13, atol=1e-15)
+    for mine, reference in zip((s1, s2), ref.buffers):
+        np.testing.assert_allclose(mine, reference, rtol=1e-13, atol=1e-15)

@@ -2,9 +2,9 @@
 
 ``fastnn/_registry.py`` is the one place they are written: the compiled
 module gets them from a ``.pxd`` that the build generates from it, the
-Numba CPU kernels' dispatch on activation codes is generated from it too
-(``backends/_numba_dispatch.py``), and the Numba and CUDA kernels read the
-codes from ``backends/_scalar.py``, which imports them.
+Numba CPU kernels' dispatch on activation and optimizer codes is generated
+from it too (``backends/_numba_dispatch.py``), and the Numba and CUDA kernels
+read the codes from ``backends/_scalar.py``, which imports them.
 """
 
 import pytest
@@ -50,6 +50,24 @@ def test_numba_dispatch_covers_every_unit_by_unit_activation():
     assert set(_numba_dispatch.FORWARD_CODES) == {acts[n] for n in acts if n not in own}
     assert set(_numba_dispatch.BACKWARD_CODES) == {
         acts[n] for n in _registry.HIDDEN_ACTIVATIONS if n not in own}
+
+
+def test_numba_dispatch_steps_every_optimizer():
+    assert _numba_dispatch.OPTIMIZER_BUFFERS == {
+        spec["code"]: len(spec["buffers"]) for spec in _registry.OPTIMIZER_SPECS.values()}
+
+
+def test_step_coefficients_follow_the_hyper_layout():
+    # The updates read the hyper fields at K_<NAME>, after the step's 3 scalars.
+    hyper = [10.0 + i for i in range(len(_registry.HYPER_FIELDS))]
+    k = _scalar.coefficients((1.0, 2.0, 3.0), hyper, float)
+    assert len(k) == 3 + len(_registry.HYPER_FIELDS) - 1
+    assert k[:3] == (1.0, 2.0, 3.0)
+    for name in _registry.HYPER_FIELDS[1:]:
+        position = getattr(_scalar, f"K_{name.upper()}", None)
+        if position is not None:
+            assert k[position] == hyper[_registry.HYPER_FIELDS.index(name)], name
+    assert k[3:] == tuple(hyper[1:])
 
 
 def test_scalar_module_codes_are_the_registry():

@@ -14,8 +14,7 @@ Sparse input is not supported here: the CPU backends take it.
 import numpy as np
 
 from . import _scalar
-from ._scalar import (H_BETA_1, H_BETA_2, H_CLIPNORM, H_EPSILON, H_LEARNING_RATE, H_MOMENTUM,
-                      H_NESTEROV, H_RHO, H_WEIGHT_DECAY)
+from ._scalar import H_BETA_1, H_BETA_2, H_CLIPNORM, H_LEARNING_RATE, H_WEIGHT_DECAY
 from .._dropout import scale
 from .._registry import DERIVATIVE_FROM_INPUT
 from ._base import Backend
@@ -342,9 +341,7 @@ class CudaBackend(Backend):
         s1, s2 = state if state is not None else (ws.grad[:0], ws.grad[:0])
         n_coef = int(net.offsets()[0][-1])
         clip = solver >= 0 and hyper[H_CLIPNORM] > 0
-        update = (dt(sc[0]), dt(sc[1]), dt(sc[2]), dt(hyper[H_MOMENTUM]), bool(hyper[H_NESTEROV]),
-                  dt(hyper[H_BETA_1]), dt(hyper[H_BETA_2]), dt(hyper[H_EPSILON]), dt(hyper[H_RHO]),
-                  s1, s2)
+        update = (_scalar.coefficients(sc, hyper, dt), s1, s2)
         self._launch_1d(finish_step, net.n_params, d_theta, ws.grad, n_coef, dt(alpha), dt(l1),
                         ws.sums, -1 if clip else solver, *update, ws.penalty_parts)
         if clip:

@@ -38,23 +38,13 @@ backprop = _device(_scalar.backprop)
 loss_term = _device(_scalar.loss_term)
 finish_loss = _device(_scalar.finish_loss)
 l1_subgradient = _device(_scalar.l1_subgradient)
-sgd_update = _device(_scalar.sgd_update)
-adam_update = _device(_scalar.adam_update)
-rmsprop_update = _device(_scalar.rmsprop_update)
-adagrad_update = _device(_scalar.adagrad_update)
-nadam_update = _device(_scalar.nadam_update)
+update = _device(_scalar.update)
 clip_factor = _device(_scalar.clip_factor)
 dropout_keeps = _device(_scalar.dropout_keeps)
 
 SOFTMAX = _scalar.SOFTMAX
 IDENTITY = _scalar.IDENTITY
 PRELU = _scalar.PRELU
-SGD = _scalar.SGD
-ADAM = _scalar.ADAM
-RMSPROP = _scalar.RMSPROP
-ADAGRAD = _scalar.ADAGRAD
-ADAMW = _scalar.ADAMW
-NADAM = _scalar.NADAM
 
 
 @dataclass(frozen=True)
@@ -399,36 +389,23 @@ def bn_backward(D, xhat, inv_std, gamma, d_beta, g_gamma, nb, n, rows):
 
 
 @cuda.jit(device=True)
-def update(theta, i, g, n_coef, solver, lr, sc_1, sc_2, momentum, nesterov, beta_1, beta_2, eps,
-           rho, state_1, state_2):
+def step(theta, i, g, n_coef, solver, k, state_1, state_2):
     """The optimizer's step of parameter ``i`` from its completed gradient ``g``.
 
-    ``lr, sc_1, sc_2`` are the step's ``_scalar.step_scalars``; ``solver``
-    -1 leaves it.
+    ``k`` holds the step's ``_scalar.coefficients``; ``state_2`` is empty
+    for optimizers with one buffer; ``solver`` -1 leaves the parameter.
     """
-    w = theta[i]
-    if solver == SGD:
-        theta[i], state_1[i] = sgd_update(w, g, state_1[i], lr, momentum, nesterov)
-    elif solver == ADAM or solver == ADAMW:
-        if solver == ADAMW and i < n_coef:
-            # Decoupled weight decay, on the weights only
-            w = w * sc_1
-        theta[i], state_1[i], state_2[i] = adam_update(
-            w, g, state_1[i], state_2[i], lr, beta_1, beta_2, eps
-        )
-    elif solver == RMSPROP:
-        theta[i], state_1[i] = rmsprop_update(w, g, state_1[i], lr, rho, eps)
-    elif solver == ADAGRAD:
-        theta[i], state_1[i] = adagrad_update(w, g, state_1[i], lr, eps)
-    elif solver == NADAM:
-        theta[i], state_1[i], state_2[i] = nadam_update(
-            w, g, state_1[i], state_2[i], lr, sc_1, sc_2, beta_1, beta_2, eps
-        )
+    if solver < 0:
+        return
+    two = state_2.shape[0] > 0
+    s2 = state_2[i] if two else g
+    theta[i], state_1[i], s2 = update(solver, theta[i], g, state_1[i], s2, i < n_coef, k)
+    if two:
+        state_2[i] = s2
 
 
 @cuda.jit
-def clip_step(theta, grad, bounds, scales, n_coef, solver, lr, sc_1, sc_2, momentum, nesterov,
-              beta_1, beta_2, eps, rho, state_1, state_2):
+def clip_step(theta, grad, bounds, scales, n_coef, solver, k, state_1, state_2):
     """Scale each completed gradient by its variable's clipping factor, then step."""
     i = cuda.grid(1)
     if i < theta.shape[0]:
@@ -439,8 +416,7 @@ def clip_step(theta, grad, bounds, scales, n_coef, solver, lr, sc_1, sc_2, momen
         if scales[v] != 1.0:
             g = g * scales[v]
             grad[i] = g
-        update(theta, i, g, n_coef, solver, lr, sc_1, sc_2, momentum, nesterov, beta_1, beta_2,
-               eps, rho, state_1, state_2)
+        step(theta, i, g, n_coef, solver, k, state_1, state_2)
 
 
 @functools.lru_cache(maxsize=None)
@@ -478,11 +454,11 @@ def reduction_kernels(tpb):
             sums[1] = b
 
     @cuda.jit
-    def finish_step(theta, grad, n_coef, alpha, l1, sums, solver, lr, sc_1, sc_2, momentum,
-                    nesterov, beta_1, beta_2, eps, rho, state_1, state_2, penalty_parts):
+    def finish_step(theta, grad, n_coef, alpha, l1, sums, solver, k, state_1, state_2,
+                    penalty_parts):
         """Complete each parameter's gradient, then step it (``solver`` -1: no step).
 
-        ``lr, sc_1, sc_2`` are the step's ``_scalar.step_scalars``.
+        ``k`` holds the step's ``_scalar.coefficients``.
 
         ``grad = (grad + alpha * W + l1 * sign(W)) / sum(w)`` on weights
         (``theta[:n_coef]``), ``grad / sum(w)`` on biases, ``sum(w)`` read
@@ -503,8 +479,7 @@ def reduction_kernels(tpb):
             else:
                 g = g / s
             grad[i] = g
-            update(theta, i, g, n_coef, solver, lr, sc_1, sc_2, momentum, nesterov, beta_1,
-                   beta_2, eps, rho, state_1, state_2)
+            step(theta, i, g, n_coef, solver, k, state_1, state_2)
         sq = block_sum(shared, sq)
         if cuda.threadIdx.x == 0:
             penalty_parts[cuda.blockIdx.x] = sq

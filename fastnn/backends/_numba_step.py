@@ -2,33 +2,22 @@
 
 A batch's gradient is completed (penalties, the average over the batch),
 clipped where Keras' ``clipnorm`` asks, and stepped by the solver's update
-from ``_scalar`` (the CUDA kernels' too), slice by slice so threads can
-share the work.
+from ``_scalar`` (the CUDA kernels' too) through the generated
+``optimizer_step``, slice by slice so threads can share the work.
 """
 
 import numpy as np
 from numba import njit
 
 from . import _scalar
-from ._numba_loops import _jit
-from ._scalar import H_BETA_1, H_BETA_2, H_CLIPNORM, H_EPSILON, H_MOMENTUM, H_NESTEROV, H_RHO
+from ._numba_dispatch import optimizer_step
+from ._numba_loops import _jit, coefficients
+from ._scalar import H_CLIPNORM
 
 l1_subgradient = njit(cache=True, nogil=True, error_model="numpy", inline="always")(
     _scalar.l1_subgradient)
-sgd_update = _jit(_scalar.sgd_update)
-adam_update = _jit(_scalar.adam_update)
-rmsprop_update = _jit(_scalar.rmsprop_update)
-adagrad_update = _jit(_scalar.adagrad_update)
-nadam_update = _jit(_scalar.nadam_update)
 step_scalars = _jit(_scalar.step_scalars)
 clip_factor = _jit(_scalar.clip_factor)
-
-SGD = _scalar.SGD
-ADAM = _scalar.ADAM
-RMSPROP = _scalar.RMSPROP
-ADAGRAD = _scalar.ADAGRAD
-ADAMW = _scalar.ADAMW
-NADAM = _scalar.NADAM
 
 
 @_jit
@@ -37,36 +26,8 @@ def _step(theta, grad, n_w, solver, sc, hyper, state_1, state_2):
 
     ``sc`` holds the step's ``step_scalars``; ``theta[:n_w]`` are weights.
     """
-    dt = theta.dtype.type
-    lr_, b1, b2 = dt(sc[0]), dt(hyper[H_BETA_1]), dt(hyper[H_BETA_2])
-    e = dt(hyper[H_EPSILON])
-    if solver == SGD:
-        mu, nesterov = dt(hyper[H_MOMENTUM]), hyper[H_NESTEROV] != 0
-        for i in range(theta.shape[0]):
-            theta[i], state_1[i] = sgd_update(theta[i], grad[i], state_1[i], lr_, mu, nesterov)
-    elif solver == ADAM or solver == ADAMW:
-        if solver == ADAMW:
-            # Decoupled weight decay, on the weights only
-            decay = dt(sc[1])
-            for i in range(n_w):
-                theta[i] = theta[i] * decay
-        for i in range(theta.shape[0]):
-            theta[i], state_1[i], state_2[i] = adam_update(
-                theta[i], grad[i], state_1[i], state_2[i], lr_, b1, b2, e
-            )
-    elif solver == RMSPROP:
-        rho = dt(hyper[H_RHO])
-        for i in range(theta.shape[0]):
-            theta[i], state_1[i] = rmsprop_update(theta[i], grad[i], state_1[i], lr_, rho, e)
-    elif solver == ADAGRAD:
-        for i in range(theta.shape[0]):
-            theta[i], state_1[i] = adagrad_update(theta[i], grad[i], state_1[i], lr_, e)
-    elif solver == NADAM:
-        c_m, bc2 = dt(sc[1]), dt(sc[2])
-        for i in range(theta.shape[0]):
-            theta[i], state_1[i], state_2[i] = nadam_update(
-                theta[i], grad[i], state_1[i], state_2[i], lr_, c_m, bc2, b1, b2, e
-            )
+    k = coefficients(sc, hyper, theta.dtype.type)
+    optimizer_step(theta, grad, n_w, solver, k, state_1, state_2)
 
 
 @_jit

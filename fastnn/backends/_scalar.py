@@ -64,6 +64,16 @@ H_RHO = HYPER_FIELDS.index("rho")
 H_WEIGHT_DECAY = HYPER_FIELDS.index("weight_decay")
 H_CLIPNORM = HYPER_FIELDS.index("clipnorm")
 
+# Positions in the tuple of ``coefficients``: the step's scalars, then the
+# hyper fields after the learning rate.
+K_RATE, K_STEP_1, K_STEP_2 = 0, 1, 2
+K_MOMENTUM = 2 + H_MOMENTUM
+K_NESTEROV = 2 + H_NESTEROV
+K_BETA_1 = 2 + H_BETA_1
+K_BETA_2 = 2 + H_BETA_2
+K_EPSILON = 2 + H_EPSILON
+K_RHO = 2 + H_RHO
+
 
 def activate(code, z, param):
     """Element-wise activation ``code`` of ``z`` (softmax is row-wise: not here).
@@ -173,22 +183,6 @@ def clip_factor(sum_sq, clipnorm):
     return clipnorm / norm if norm > clipnorm else 1.0
 
 
-def sgd_update(w, g, velocity, lr, momentum, nesterov):
-    """One SGD step of a parameter; returns ``(w, velocity)``."""
-    u = momentum * velocity - lr * g
-    new_velocity = u
-    if nesterov:
-        u = momentum * u - lr * g
-    return w + u, new_velocity
-
-
-def adam_update(w, g, m, v, lr, beta_1, beta_2, eps):
-    """One Adam step of a parameter with the bias-corrected rate ``lr``; returns ``(w, m, v)``."""
-    m = beta_1 * m + (1 - beta_1) * g
-    v = beta_2 * v + (1 - beta_2) * (g * g)
-    return w - lr * m / (math.sqrt(v) + eps), m, v
-
-
 def step_scalars(solver, t, lr, beta_1, beta_2, weight_decay, mu_product):
     """The scalars of step ``t`` (1-based) shared by every parameter's update.
 
@@ -212,24 +206,57 @@ def step_scalars(solver, t, lr, beta_1, beta_2, weight_decay, mu_product):
     return lr, 0.0, 0.0, mu_product
 
 
-def rmsprop_update(w, g, v, lr, rho, eps):
-    """One RMSprop step of a parameter; returns ``(w, v)``."""
-    v = rho * v + (1 - rho) * (g * g)
-    return w - lr * g / (math.sqrt(v) + eps), v
+def coefficients(sc, hyper, dt):
+    """What every ``update`` of a step reads, in the parameters' type ``dt``.
+
+    The step's three ``step_scalars`` ``sc``, then the ``hyper`` fields
+    after the learning rate (positions ``K_*``), as one tuple.
+    """
+    return (dt(sc[0]), dt(sc[1]), dt(sc[2]), dt(hyper[1]), dt(hyper[2]), dt(hyper[3]),
+            dt(hyper[4]), dt(hyper[5]), dt(hyper[6]), dt(hyper[7]), dt(hyper[8]))
 
 
-def adagrad_update(w, g, acc, lr, eps):
-    """One Adagrad step of a parameter; returns ``(w, acc)``."""
-    acc = acc + g * g
-    return w - lr * g / (math.sqrt(acc) + eps), acc
+def update(solver, w, g, s1, s2, is_weight, k):
+    """One step of a parameter by optimizer ``solver``; returns ``(w, s1, s2)``.
 
-
-def nadam_update(w, g, m, v, c_g, c_m, bc2, beta_1, beta_2, eps):
-    """One Nadam step with ``step_scalars``' coefficients; returns ``(w, m, v)``."""
-    m = beta_1 * m + (1 - beta_1) * g
-    v = beta_2 * v + (1 - beta_2) * (g * g)
-    d = math.sqrt(v / bc2) + eps
-    return w - c_g * g / d - c_m * m / d, m, v
+    ``g`` is the parameter's completed gradient, ``s1`` and ``s2`` its
+    entries of the optimizer's buffers (``s2`` is returned as it is by
+    optimizers with one buffer), ``is_weight`` whether it is a weight rather
+    than a bias, and ``k`` the step's ``coefficients``. ``solver`` -1 (no
+    step) leaves it.
+    """
+    rate, eps = k[K_RATE], k[K_EPSILON]
+    if solver == SGD:
+        # u = momentum * v - lr * g; v = u; nesterov: u = momentum * v - lr * g
+        momentum = k[K_MOMENTUM]
+        u = momentum * s1 - rate * g
+        s1 = u
+        if k[K_NESTEROV] != 0:
+            u = momentum * u - rate * g
+        return w + u, s1, s2
+    if solver == ADAM or solver == ADAMW:
+        # Bias-corrected rate; AdamW first decays the weights (step_scalars' s1)
+        beta_1, beta_2 = k[K_BETA_1], k[K_BETA_2]
+        if solver == ADAMW and is_weight:
+            w = w * k[K_STEP_1]
+        s1 = beta_1 * s1 + (1 - beta_1) * g
+        s2 = beta_2 * s2 + (1 - beta_2) * (g * g)
+        return w - rate * s1 / (math.sqrt(s2) + eps), s1, s2
+    if solver == RMSPROP:
+        rho = k[K_RHO]
+        s1 = rho * s1 + (1 - rho) * (g * g)
+        return w - rate * g / (math.sqrt(s1) + eps), s1, s2
+    if solver == ADAGRAD:
+        s1 = s1 + g * g
+        return w - rate * g / (math.sqrt(s1) + eps), s1, s2
+    if solver == NADAM:
+        # The coefficients of g and m, and the second moment's bias correction
+        beta_1, beta_2 = k[K_BETA_1], k[K_BETA_2]
+        s1 = beta_1 * s1 + (1 - beta_1) * g
+        s2 = beta_2 * s2 + (1 - beta_2) * (g * g)
+        d = math.sqrt(s2 / k[K_STEP_2]) + eps
+        return w - rate * g / d - k[K_STEP_1] * s1 / d, s1, s2
+    return w, s1, s2
 
 
 # Dropout's hash (``fastnn._dropout`` documents the stream). Unsigned 64-bit

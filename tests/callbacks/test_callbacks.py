@@ -21,9 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastnn import MLPClassifier, MLPRegressor
-from fastnn._optimizers import (
-    AdagradState, AdamState, AdamWState, NadamState, RMSpropState, SGDState,
-)
+from fastnn._optimizers import OptimizerState, SGDState
 from fastnn.callbacks import (
     CSVLogger,
     EarlyStopping,
@@ -440,15 +438,18 @@ def test_scheduler_must_return_a_positive_rate(digits, bad):
         clf.fit(digits.X, digits.y)
 
 
+_ADAM = dict(beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+
+
 @pytest.mark.parametrize("state", [
-    SGDState(4, np.float64, 0.1, "constant", 0.9, True, 0.5),
-    SGDState(4, np.float64, 0.1, "adaptive", 0.9, True, 0.5),
-    AdamState(4, np.float64, 0.1, 0.9, 0.999, 1e-8),
-    AdamWState(4, np.float64, 0.1, 0.9, 0.999, 1e-8, 0.01),
-    NadamState(4, np.float64, 0.1, 0.9, 0.999, 1e-8),
-    RMSpropState(4, np.float64, 0.1, 0.9, 1e-8),
-    AdagradState(4, np.float64, 0.1, 1e-8),
-], ids=lambda s: type(s).__name__ + getattr(s, "lr_schedule", ""))
+    SGDState(4, np.float64, 0.1, "constant", 0.5, momentum=0.9, nesterov=True),
+    SGDState(4, np.float64, 0.1, "adaptive", 0.5, momentum=0.9, nesterov=True),
+    OptimizerState("adam", 4, np.float64, 0.1, **_ADAM),
+    OptimizerState("adamw", 4, np.float64, 0.1, **_ADAM, weight_decay=0.01),
+    OptimizerState("nadam", 4, np.float64, 0.1, **_ADAM),
+    OptimizerState("rmsprop", 4, np.float64, 0.1, rho=0.9, epsilon=1e-8),
+    OptimizerState("adagrad", 4, np.float64, 0.1, epsilon=1e-8),
+], ids=lambda s: s.name + getattr(s, "lr_schedule", ""))
 def test_optimizer_states_set_their_base_rate(state):
     assert state.get_learning_rate() == 0.1
     state.set_learning_rate(0.03)
@@ -458,7 +459,7 @@ def test_optimizer_states_set_their_base_rate(state):
 
 
 def test_invscaling_state_scales_its_schedule():
-    state = SGDState(4, np.float64, 0.1, "invscaling", 0.9, True, 0.5)
+    state = SGDState(4, np.float64, 0.1, "invscaling", 0.5, momentum=0.9, nesterov=True)
     state.iteration_ends(99)  # rate 0.1 / 100 ** 0.5
     assert state.get_learning_rate() == pytest.approx(0.01)
     state.set_learning_rate(0.005)
