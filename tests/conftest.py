@@ -20,6 +20,15 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
 
 def pytest_configure(config):
+    # The simulator's shared memory and barriers, made thread-safe and fast
+    # (see _cudasim.py).
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        import _cudasim
+
+        try:
+            _cudasim.install()
+        except ImportError:  # no numba-cuda: the CUDA tests skip
+            pass
     # make test runs the suite on the installed wheel: a fastnn imported from
     # the checkout would hide a file the wheel lacks.
     if os.environ.get("FASTNN_TEST_INSTALLED") == "1":
