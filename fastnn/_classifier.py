@@ -1,5 +1,7 @@
 """MLPClassifier: the drop-in for scikit-learn's multi-layer perceptron classifier."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
@@ -204,6 +206,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     f"class_weight names labels that are not classes of y: {unknown}; "
                     f"the classes are {list(self.classes_)}."
                 )
+        _check_class_weight_values(self.class_weight)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             labels = Y.astype(np.intp)
         elif Y.shape[1] == 1:
@@ -211,7 +214,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         else:
             labels = self.classes_[Y.argmax(axis=1)]
         weights = compute_sample_weight(self.class_weight, labels)
-        return weights if sample_weight is None else sample_weight * weights
+        if sample_weight is None:
+            return weights
+        with np.errstate(over="ignore"):
+            weights = sample_weight * weights
+        if not np.isfinite(weights).all():
+            raise ValueError("sample_weight times class_weight overflows: scale the weights "
+                             "down (only their ratios matter).")
+        return weights
 
     def _encode_labels(self, y):
         """``self._label_binarizer.transform(y)`` as bool, y's labels being known.
@@ -365,3 +375,20 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _check_class_weight_values(class_weight):
+    """Refuse a class weight that is not a finite number >= 0 (as for ``sample_weight``)."""
+    dicts = [class_weight] if isinstance(class_weight, dict) else (
+        class_weight if isinstance(class_weight, list) else [])
+    for weights in dicts:
+        if not isinstance(weights, dict):
+            raise TypeError(f"class_weight's list must hold dicts, got {weights!r}.")
+        for label, weight in weights.items():
+            if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, (Real, np.number)):
+                raise TypeError(f"class_weight of class {label!r} must be a number, "
+                                f"got {weight!r}.")
+            if not (np.isfinite(weight) and weight >= 0):
+                raise ValueError(f"class_weight of class {label!r} must be a finite number "
+                                 f">= 0, got {weight!r}.")
+

@@ -19,7 +19,8 @@ def _small_int_range(y):
     if y.dtype.kind not in "iu" or y.size == 0:
         return None
     lo, hi = int(y.min()), int(y.max())
-    if hi - lo > MAX_RANGE_PER_SAMPLE * y.size + 256:
+    # The table shifts labels in int64: uint64 labels past its range go to np.unique.
+    if hi > np.iinfo(np.int64).max or hi - lo > MAX_RANGE_PER_SAMPLE * y.size + 256:
         return None
     return lo, hi
 

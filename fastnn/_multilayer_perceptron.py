@@ -37,6 +37,7 @@ from ._param_check import check_params, init_param_names
 from ._persistence import check_format, stamp
 from ._registry import ACTIVATION_ALIASES, HIDDEN_ACTIVATIONS, STOCHASTIC_SOLVERS
 from ._shuffle import EpochOrders
+from ._sparse_input import check_sparse_structure
 from ._validation import EpochClock, ValidationSet, record
 from .backends import available_backends, get_backend
 from .backends._data import as_compute_input, make_train_data
@@ -326,6 +327,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, X_val=None, y_val=None,
              sample_weight_val=None):
+        check_sparse_structure(X)
+        check_sparse_structure(X_val, "X_val")
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -718,6 +721,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             and np.isfinite(X.sum())
         ):
             return X
+        check_sparse_structure(X)
         return validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
 
     def _predict(self, X, check_input=True):

@@ -62,3 +62,28 @@ def test_clear_errors():
         MLPClassifier(class_weight="heavy").fit(X, y)
     # A dict is fine in partial_fit.
     MLPClassifier(class_weight={1: 2.0}).partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("weight,error,match", [
+    (-1.0, ValueError, r"class_weight of class 1 must be a finite number >= 0, got -1.0"),
+    (np.nan, ValueError, "class_weight of class 1 must be a finite number >= 0, got nan"),
+    (np.inf, ValueError, "class_weight of class 1 must be a finite number >= 0, got inf"),
+    ("2", TypeError, "class_weight of class 1 must be a number, got '2'"),
+    (True, TypeError, "class_weight of class 1 must be a number, got True"),
+])
+def test_weights_must_be_finite_and_non_negative(weight, error, match):
+    # As the documented refusal of a negative sample_weight: before any training.
+    X, y = make_classification(60, 4, random_state=0)
+    model = MLPClassifier(class_weight={0: 1.0, 1: weight}, **PARAMS)
+    with pytest.raises(error, match=match):
+        model.fit(X, y)
+    assert not hasattr(model, "coefs_")
+    with pytest.raises(error, match=match):
+        MLPClassifier(class_weight=[{0: 1.0, 1: weight}], **PARAMS).fit(X, np.c_[y, 1 - y])
+
+
+def test_weights_whose_product_overflows_are_refused():
+    X, y = make_classification(60, 4, random_state=0)
+    with pytest.raises(ValueError, match="sample_weight times class_weight overflows"):
+        MLPClassifier(class_weight={0: 1e300, 1: 1.0}, **PARAMS).fit(
+            X, y, sample_weight=np.full(60, 1e300))

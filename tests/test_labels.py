@@ -15,6 +15,9 @@ from fastnn._labels import distinct_labels, label_codes
         np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).max - 2]),
         np.array([np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max]),  # too wide: np.unique
         np.array([10**9, 1, 5]),  # too wide for a table
+        # uint64 labels past int64's range, which the table shifts labels in
+        np.array([2**64 - 1, 2**64 - 2, 2**64 - 1], dtype=np.uint64),
+        np.array([2**63, 2**63 - 1], dtype=np.uint64),
         np.array(["b", "a", "b"]),
         np.array([True, False, True]),
         np.array([0.5, 2.0, 0.5]),
@@ -72,3 +75,20 @@ def test_fitted_binarizer_matches_label_binarizer(y):
     np.testing.assert_array_equal(
         ours.inverse_transform(theirs.transform(y)), y, strict=True
     )
+
+
+def test_classifier_takes_uint64_labels_past_int64():
+    # The same model as with the labels 0 and 1, whose order they keep.
+    from fastnn import MLPClassifier
+
+    X = np.random.RandomState(0).normal(size=(60, 5))
+    y = (X[:, 0] > 0).astype(int)
+    big = np.uint64(2**64 - 2) + y.astype(np.uint64)
+    ours = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, big)
+    plain = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, [2**64 - 2, 2**64 - 1])
+    np.testing.assert_array_equal(ours.coefs_[0], plain.coefs_[0])
+    expected = np.uint64(2**64 - 2) + plain.predict(X).astype(np.uint64)
+    np.testing.assert_array_equal(ours.predict(X), expected)
+    ours.partial_fit(X, big)
+
