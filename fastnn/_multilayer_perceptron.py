@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
 from . import _batch_norm, _dropout, _maxout, _prelu
 from ._batch_norm import check_batch_norm, fold
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
-from ._network import NetworkSpec
+from ._network import NetworkSpec, check_fits_in_memory, check_hidden_layer_sizes
 from ._optimizers import make_optimizer
 from ._param_check import check_params, init_param_names
 from ._persistence import check_format, stamp
@@ -298,6 +298,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         net = NetworkSpec.from_units(layer_units, hidden, self._training_loss,
                                      float(self.negative_slope), batch_norm,
                                      float(self.batch_norm_epsilon), int(self.maxout_pieces))
+        check_fits_in_memory(net, dtype)
         for name in _LAYER_ATTRIBUTES:
             self.__dict__.pop(name, None)
         if self.init == "sklearn":
@@ -329,12 +330,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
              sample_weight_val=None):
         check_sparse_structure(X)
         check_sparse_structure(X_val, "X_val")
-        hidden_layer_sizes = self.hidden_layer_sizes
-        if not hasattr(hidden_layer_sizes, "__iter__"):
-            hidden_layer_sizes = [hidden_layer_sizes]
-        hidden_layer_sizes = list(hidden_layer_sizes)
-        if np.any(np.array(hidden_layer_sizes) <= 0):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes)
+        hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
 
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         stochastic = self.solver in STOCHASTIC_SOLVERS

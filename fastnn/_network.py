@@ -22,6 +22,8 @@ width is its number of units.
 
 from dataclasses import dataclass
 from functools import cached_property
+import os
+from numbers import Integral
 
 import numpy as np
 
@@ -314,3 +316,53 @@ def per_hidden_layer(value, n_hidden, name, entries, single):
             )
         return values
     return [value] * n_hidden
+
+
+def check_hidden_layer_sizes(sizes):
+    """``hidden_layer_sizes`` as a list of positive ints, or a clear error.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an integer (a float such as 5.5 is not truncated).
+    ValueError
+        If a size is not positive.
+    """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    for position, size in enumerate(sizes):
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (Integral, np.integer)):
+            raise TypeError(
+                f"hidden_layer_sizes must hold integers, got {size!r} at position {position}."
+            )
+    if any(size <= 0 for size in sizes):
+        raise ValueError("hidden_layer_sizes must be > 0, got %s." % sizes)
+    return [int(size) for size in sizes]
+
+
+# Arrays of the parameters' size a stochastic fit keeps at once: the
+# parameters, the best ones seen, the gradient and two optimizer buffers.
+PARAMETER_COPIES = 5
+
+
+def check_fits_in_memory(net, dtype):
+    """Refuse a network whose parameters alone would not fit in this machine's memory.
+
+    Checked before any array of the parameters' size is allocated, so that
+    an absurd ``hidden_layer_sizes`` or ``maxout_pieces`` fails at once with
+    the figures instead of a ``MemoryError`` (or swapping) later.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): not checked
+        return
+    need = net.n_params * np.dtype(dtype).itemsize * PARAMETER_COPIES
+    if need > total:
+        raise ValueError(
+            f"The network would need {need / 2**30:,.1f} GiB for its {net.n_params:,} "
+            f"parameters and the optimizer's state, more than this machine's "
+            f"{total / 2**30:,.1f} GiB of memory: check hidden_layer_sizes and "
+            "maxout_pieces."
+        )
+

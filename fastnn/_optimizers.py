@@ -176,7 +176,11 @@ class SGDState(OptimizerState):
     def iteration_ends(self, time_step):
         """Apply the 'invscaling' schedule once an epoch is over."""
         if self.lr_schedule == "invscaling":
-            self.learning_rate = float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            try:
+                decay = (time_step + 1) ** self.power_t
+            except OverflowError:  # a huge power_t: the rate is 0 to a float
+                decay = float("inf")
+            self.learning_rate = float(self.learning_rate_init) / decay
 
     def trigger_stopping(self, msg, verbose):
         """Return True to stop; with 'adaptive', divide the step by 5 instead."""

@@ -127,3 +127,40 @@ def test_sparse_bad_input():
     dia = MLPClassifier(max_iter=2, random_state=0).fit(sp.coo_matrix(X).todia(), y)
     csr = MLPClassifier(max_iter=2, random_state=0).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(dia.coefs_[0], csr.coefs_[0])
+
+
+@pytest.mark.parametrize("sizes,error,match", [
+    ((5.5,), TypeError, r"hidden_layer_sizes must hold integers, got 5.5 at position 0"),
+    ((8, np.nan), TypeError, r"hidden_layer_sizes must hold integers, got nan at position 1"),
+    ((np.inf,), TypeError, "hidden_layer_sizes must hold integers, got inf"),
+    (("a",), TypeError, "hidden_layer_sizes must hold integers, got 'a'"),
+    ([[8]], TypeError, r"hidden_layer_sizes must hold integers, got \[8\]"),
+    ((True,), TypeError, "hidden_layer_sizes must hold integers, got True"),
+    ((4, 0), ValueError, r"hidden_layer_sizes must be > 0, got \[4, 0\]"),
+])
+def test_hidden_layer_sizes_are_positive_integers(sizes, error, match):
+    with pytest.raises(error, match=match):
+        MLPClassifier(sizes, max_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("params", [dict(hidden_layer_sizes=(10**11,)),
+                                    dict(hidden_layer_sizes=(64,), activation="maxout",
+                                         maxout_pieces=10**12)])
+def test_a_network_too_large_for_memory_fails_before_allocating(params):
+    # Fails at once, with the figures; a MemoryError would come after minutes.
+    import tracemalloc
+
+    tracemalloc.start()
+    model = MLPClassifier(max_iter=2, **params)
+    with pytest.raises(ValueError, match=r"would need [\d,.]+ GiB for its [\d,]+ parameters"):
+        model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 100 * 2**20
+    assert not hasattr(model, "coefs_")
+
+
+def test_integer_likes_are_taken():
+    assert MLPClassifier(np.array([3, 4]), max_iter=2).fit(X, y).coefs_[1].shape == (3, 4)
+    assert MLPClassifier(np.int64(7), max_iter=2).fit(X, y).coefs_[0].shape == (4, 7)
+    assert MLPClassifier((), max_iter=2).fit(X, y).coefs_[0].shape == (4, 1)

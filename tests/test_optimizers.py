@@ -232,3 +232,20 @@ def test_scalar_update_is_the_reference_step(kind):
         np.testing.assert_allclose(theta, theta_ref, rtol=1e-13, atol=1e-15)
     for mine, reference in zip((s1, s2), ref.buffers):
         np.testing.assert_allclose(mine, reference, rtol=1e-13, atol=1e-15)
+
+
+def test_invscaling_takes_a_huge_power_t(digits):
+    # power_t's range is [0, inf): (t + 1) ** 1e12 overflows a float, and the
+    # rate is then 0, as it is to float precision.
+    X, y = digits
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate="invscaling",
+                  random_state=0, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        huge = MLPClassifier(power_t=1e12, **params).fit(X[:200], y[:200])
+        usual = MLPClassifier(power_t=0.5, **params).fit(X[:200], y[:200])
+        # The first epoch runs at learning_rate_init either way.
+        np.testing.assert_array_equal(huge.coefs_[0], usual.coefs_[0])
+        assert huge._optimizer.learning_rate == 0.0
+        huge.set_params(max_iter=3, warm_start=True).fit(X[:200], y[:200])
+    assert all(np.isfinite(c).all() for c in huge.coefs_)
