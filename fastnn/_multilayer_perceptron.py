@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
 
 from . import _batch_norm, _dropout, _maxout, _prelu
 from ._batch_norm import check_batch_norm, fold
+from ._divergence import FitStart
 from ._init import INIT_SCHEMES, keras_init, sklearn_uniform_init
 from ._network import NetworkSpec, check_fits_in_memory, check_hidden_layer_sizes
 from ._optimizers import make_optimizer
@@ -371,6 +372,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
         theta = self._flat_params(net)
         backend = get_backend(self.backend)
         rows = self._batch_rows(X.shape[0]) if stochastic else X.shape[0]
+        start = FitStart(self, theta, continuing=not first_pass)
         with thread_limit(self.n_threads), backend.fit_scope(net, rows):
             if stochastic:
                 self._fit_stochastic(
@@ -386,9 +388,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                 estimator=self, reconstruction_attributes=self._reconstruction_attributes, **hooks
             )
         if not np.isfinite(self._theta).all():
+            how = start.restore(self, self._theta)
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
+                f" contain large values and need to be preprocessed. {how}"
             )
         return self
 

@@ -145,7 +145,9 @@ class TerminateOnNaN(_EpochCallback):
     It warns and stops at the end of that epoch. The model is kept when its
     weights are still finite (a loss can overflow first); otherwise the
     estimator raises its ValueError about non-finite weights, as it does
-    whenever training ends with them (an ``EarlyStopping`` with
+    whenever training ends with them, and goes back to where the fit started
+    (unfitted, or the model it had before a ``warm_start`` or ``partial_fit``
+    call). An ``EarlyStopping`` with
     ``restore_best_weights=True`` avoids it: the end of ``fit`` gives its
     callbacks their turn before that check).
 

@@ -474,11 +474,14 @@ def test_invscaling_state_scales_its_schedule():
 def test_terminate_on_nan_stops_a_diverging_fit(digits):
     d = digits
     X, y = d.X_all, d.y_all * 100.0
-    plain = diverging_regressor()
-    with pytest.raises(ValueError, match="non-finite"):
+    losses = []
+    plain = diverging_regressor().set_callbacks(
+        LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"])))
+    with pytest.raises(ValueError, match="non-finite.*The estimator is left unfitted"):
         plain.fit(X, y)
-    first_bad = int(np.argmin(np.isfinite(plain.loss_curve_)))
-    assert plain.n_iter_ == 20 and 0 < first_bad < 19
+    assert not hasattr(plain, "coefs_")
+    first_bad = int(np.argmin(np.isfinite(losses)))
+    assert len(losses) == 20 and 0 < first_bad < 19
     callback = TerminateOnNaN()
     reg = diverging_regressor().set_callbacks(callback)
     with pytest.warns(UserWarning, match="terminating training"):
