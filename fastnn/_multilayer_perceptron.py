@@ -41,7 +41,7 @@ from ._shuffle import EpochOrders
 from ._sparse_input import check_sparse_structure
 from ._validation import EpochClock, ValidationSet, record
 from .backends import available_backends, get_backend
-from .backends._data import as_compute_input, make_train_data
+from .backends._data import as_compute_input, check_fits_dtype, make_train_data
 from .backends._threads import thread_limit
 
 
@@ -354,6 +354,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
                      metadata=None if sample_weight is None else {"sample_weight": sample_weight})
         if callback_ctx is not None:
             callback_ctx.call_on_fit_task_begin(estimator=self, **hooks)
+
+        # A float32 model casts what it trains on: nothing may overflow.
+        model_dtype = X.dtype if first_pass else self._theta.dtype
+        for values, name in ((X, "X"), (y, "y"), (sample_weight, "sample_weight")):
+            check_fits_dtype(values, model_dtype, name)
 
         self._random_state = check_random_state(self.random_state)
         if first_pass:

@@ -164,3 +164,33 @@ def test_integer_likes_are_taken():
     assert MLPClassifier(np.array([3, 4]), max_iter=2).fit(X, y).coefs_[1].shape == (3, 4)
     assert MLPClassifier(np.int64(7), max_iter=2).fit(X, y).coefs_[0].shape == (4, 7)
     assert MLPClassifier((), max_iter=2).fit(X, y).coefs_[0].shape == (4, 1)
+
+
+@pytest.mark.parametrize("where", ["X", "sparse X", "y", "sample_weight"])
+def test_float32_model_refuses_values_beyond_float32_before_training(where):
+    # Cast to float32 they would be inf; the model stays as it was.
+    import warnings
+
+    y_real = X[:, 0].astype(np.float32)
+    model = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X.astype(np.float32), y_real)
+    before = [a.copy() for a in model.coefs_ + model.intercepts_]
+    X_new, y_new, sw = X.copy(), X[:, 0].copy(), np.ones(len(X))
+    if where in ("X", "sparse X"):
+        X_new[3, 2] = -1e39
+        X_new = sp.csr_matrix(X_new) if where == "sparse X" else X_new
+    elif where == "y":
+        y_new[3] = 1e39
+    else:
+        sw[3] = 1e39
+    name = where.split()[-1]
+    match = rf"{name} holds -?1e\+39.*outside float32's range.*the model is float32"
+    for call in (lambda: model.partial_fit(X_new, y_new, sample_weight=sw),
+                 lambda: model.set_params(warm_start=True).fit(X_new, y_new, sample_weight=sw)):
+        with pytest.raises(ValueError, match=match):
+            call()
+    for a, b in zip(before, model.coefs_ + model.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert model.coefs_[0].dtype == np.float32

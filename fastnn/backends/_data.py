@@ -82,6 +82,38 @@ def as_compute_input(X, dtype):
     return np.ascontiguousarray(X, dtype=dtype)
 
 
+def check_fits_dtype(values, dtype, name):
+    """Refuse values that casting to a float32 ``dtype`` would turn into infinities.
+
+    A float32 model (one first fitted on float32 data) trains on float64
+    input cast to float32; a value beyond float32's range would become inf
+    and ruin the model. One pass over the values, before any training.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, the first value out of range and its position.
+    """
+    if values is None or np.dtype(dtype) != np.float32:
+        return
+    data = values.data if sp.issparse(values) else np.asarray(values)
+    if data.dtype.kind != "f" or data.dtype.itemsize <= 4 or data.size == 0:
+        return
+    limit = float(np.finfo(np.float32).max)
+    if data.max() <= limit and data.min() >= -limit:
+        return
+    flat = data.reshape(-1)
+    at = int(np.flatnonzero(np.abs(flat) > limit)[0])
+    where = "" if sp.issparse(values) else " at index {}".format(
+        tuple(int(i) for i in np.unravel_index(at, data.shape)))
+    raise ValueError(
+        f"{name} holds {float(flat[at]):g}{where}, outside float32's range "
+        f"(+-{limit:.4g}), and "
+        "the model is float32 (it was first fitted on float32 data): scale the data, or "
+        "fit a new model on float64 data."
+    )
+
+
 def make_train_data(X, Y, sample_weight, dtype):
     """Build a :class:`TrainData`, converting only what is not already right."""
     Y = np.ascontiguousarray(Y, dtype=dtype)
