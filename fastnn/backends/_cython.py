@@ -8,7 +8,8 @@ from .. import _shuffle
 from ._base import Backend
 from ._data import epoch_plan, input_args, net_args, optimizer_args, scratch, weights_arg
 from ._threads import (
-    chunk_rows, n_threads_for, single_threaded_blas, spare_thread, split_first_layer,
+    blas_threads, chunk_rows, n_threads_for, single_threaded_blas, spare_thread,
+    split_first_layer,
 )
 
 # Rows per chunk when predicting, so memory stays bounded on large inputs.
@@ -68,9 +69,13 @@ class CythonBackend(Backend):
         # shuffle runs with the GIL between epochs (where fits on other Python
         # threads would wait for it): on a second thread where one is free and
         # the order long enough to pay for waking it, else after the batches.
+        # Not beside a BLAS that runs threads of its own: it would be called
+        # from inside our OpenMP region, which OpenBLAS (built on pthreads)
+        # warns may hang, and prints on each call where an OpenMP runtime is
+        # loaded globally (PyTorch loads one).
         draw = ahead is not None and n_threads == 1
         beside = (draw and data.n_samples >= _shuffle.MIN_AHEAD
-                  and spare_thread(_mlp.max_threads()))
+                  and spare_thread(_mlp.max_threads()) and blas_threads() == 1)
         dropping = dropout is not None
         split = split_first_layer(net, n_threads)
         key = (rows, theta.shape[0], dtype.str, n_threads, dropping, split)

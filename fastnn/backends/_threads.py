@@ -151,6 +151,11 @@ def single_threaded_blas(n_threads):
     return _blas_limited(1)
 
 
+def blas_threads():
+    """The most threads a loaded BLAS library would use now (1 without one)."""
+    return max([get() or 1 for get, _ in _blas_libraries()], default=1)
+
+
 def _blas_libraries():
     """(get, set) thread-count functions of each loaded BLAS library."""
     global _blas

@@ -272,3 +272,33 @@ def _fit_one(est):
     out = {}
     _fit(est, out, "est")
     return out["est"]
+
+
+_BESIDE_AN_OPENMP_USER = """
+import ctypes, warnings
+# What importing PyTorch first does: an OpenMP runtime loaded globally, which
+# OpenBLAS (built on pthreads) then finds and consults on each threaded call.
+ctypes.CDLL("libgomp.so.1", mode=ctypes.RTLD_GLOBAL)
+import numpy as np
+import fastnn
+warnings.simplefilter("ignore")
+X = np.random.RandomState(0).normal(size=(4200, 400)).astype(np.float32)
+fastnn.MLPClassifier((512, 256), batch_norm=True, batch_size=128, max_iter=2,
+                     backend={backend!r}).fit(X, (X[:, 0] > 0).astype(int))
+print("fitted")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libgomp is Linux's runtime")
+@pytest.mark.parametrize("backend", THREADED)
+def test_no_openblas_call_from_an_openmp_region_beside_another_openmp_user(backend):
+    # Large products, so OpenBLAS would run threads of its own: none of its
+    # calls may come from inside one of our OpenMP regions (it warns that
+    # this may hang, once per call: 33 times in this fit before the fix).
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", _BESIDE_AN_OPENMP_USER.format(backend=backend)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "fitted" in run.stdout
+    assert "OpenBLAS Warning" not in run.stdout + run.stderr
