@@ -356,7 +356,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, ABC):
             callback_ctx.call_on_fit_task_begin(estimator=self, **hooks)
 
         # A float32 model casts what it trains on: nothing may overflow.
-        model_dtype = X.dtype if first_pass else self._theta.dtype
+        model_dtype = X.dtype if first_pass else self.coefs_[0].dtype
         for values, name in ((X, "X"), (y, "y"), (sample_weight, "sample_weight")):
             check_fits_dtype(values, model_dtype, name)
 

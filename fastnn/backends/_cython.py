@@ -8,7 +8,7 @@ from .. import _shuffle
 from ._base import Backend
 from ._data import epoch_plan, input_args, net_args, optimizer_args, scratch, weights_arg
 from ._threads import (
-    blas_threads, chunk_rows, n_threads_for, single_threaded_blas, spare_thread,
+    blas_runs_one_thread, chunk_rows, n_threads_for, single_threaded_blas, spare_thread,
     split_first_layer,
 )
 
@@ -75,7 +75,7 @@ class CythonBackend(Backend):
         # loaded globally (PyTorch loads one).
         draw = ahead is not None and n_threads == 1
         beside = (draw and data.n_samples >= _shuffle.MIN_AHEAD
-                  and spare_thread(_mlp.max_threads()) and blas_threads() == 1)
+                  and spare_thread(_mlp.max_threads()) and blas_runs_one_thread(net, rows))
         dropping = dropout is not None
         split = split_first_layer(net, n_threads)
         key = (rows, theta.shape[0], dtype.str, n_threads, dropping, split)

@@ -156,6 +156,25 @@ def blas_threads():
     return max([get() or 1 for get, _ in _blas_libraries()], default=1)
 
 
+# OpenBLAS runs a product on one thread up to m * n * k of 65536 times its
+# GEMM_MULTITHREAD_THRESHOLD (4 by default), and a dot product up to 10000
+# entries (interface/gemm.c and interface/dot.c).
+_ONE_THREAD_GEMM = 65536 * 4
+_ONE_THREAD_DOT = 10000
+
+
+def blas_runs_one_thread(net, rows):
+    """Whether an epoch's BLAS calls (batches of ``rows``) all run on one thread.
+
+    True where BLAS is held to one thread, or where every product and dot
+    product of the epoch is below the sizes at which OpenBLAS starts threads.
+    """
+    if blas_threads() == 1:
+        return True
+    largest = max(rows * layer.n_in * layer.width for layer in net.layers)
+    return largest <= _ONE_THREAD_GEMM and net.n_params <= _ONE_THREAD_DOT
+
+
 def _blas_libraries():
     """(get, set) thread-count functions of each loaded BLAS library."""
     global _blas
