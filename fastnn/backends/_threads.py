@@ -169,10 +169,11 @@ def blas_runs_one_thread(net, rows):
     True where BLAS is held to one thread, or where every product and dot
     product of the epoch is below the sizes at which OpenBLAS starts threads.
     """
-    if blas_threads() == 1:
-        return True
+    # The sizes first: asking the BLAS libraries costs more than the products' sizes.
     largest = max(rows * layer.n_in * layer.width for layer in net.layers)
-    return largest <= _ONE_THREAD_GEMM and net.n_params <= _ONE_THREAD_DOT
+    if largest <= _ONE_THREAD_GEMM and net.n_params <= _ONE_THREAD_DOT:
+        return True
+    return blas_threads() == 1
 
 
 def _blas_libraries():
