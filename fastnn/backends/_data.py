@@ -100,7 +100,8 @@ def check_fits_dtype(values, dtype, name):
     if data.dtype.kind != "f" or data.dtype.itemsize <= 4 or data.size == 0:
         return
     limit = float(np.finfo(np.float32).max)
-    if data.max() <= limit and data.min() >= -limit:
+    # Written so that a NaN (refused before this, by the input checks) passes.
+    if not (data.max() > limit or data.min() < -limit):
         return
     flat = data.reshape(-1)
     at = int(np.flatnonzero(np.abs(flat) > limit)[0])
